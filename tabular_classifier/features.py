@@ -1,0 +1,429 @@
+"""Feature preprocessing, fitted with scikit-learn and applied with numpy.
+
+A scikit-learn ColumnTransformer is used for fitting; its exported parameters are re-applied in
+plain numpy for fast, pickle-free inference.
+
+The preprocessor must be fitted on the training split only: fitting on validation or test rows
+leaks their medians, means and categories into the model and inflates the reported metrics.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from tabular_classifier.data import FeatureSchema
+
+MISSING_CATEGORY = "__missing__"
+"""Category that stands for a null categorical value, so that missingness itself is a feature."""
+
+SMALL_FRAME_CELLS = 100_000
+"""Up to this many cells (rows x columns), a frame is converted whole with one ``to_numpy`` call,
+which for the 1-row frames of online serving is several times cheaper than selecting columns.
+Above it, converting unused columns (possibly to an object array) would waste memory, so columns
+are selected first."""
+
+
+def _category_text(value: Any) -> str:
+    """Text of a non-null categorical value.
+
+    Integral floats lose their ``.0`` because a column of integer codes becomes float as soon as
+    it holds a null (pandas has no null for int64), while serving payloads carry the integers.
+    """
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else str(number)
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return str(value)
+
+
+def _categorical_as_strings(values: Any) -> np.ndarray:
+    """Map a 2-D block of categorical values to strings, keeping nulls as ``np.nan``.
+
+    Shared by the scikit-learn pipeline and :meth:`FittedPreprocessor.transform`, which is what
+    makes the two agree exactly.
+
+    Args:
+        values: DataFrame or array of shape (n, k), any dtypes.
+
+    Returns:
+        object array of shape (n, k): ``str`` values, and ``np.nan`` where the input was null.
+    """
+    array = np.asarray(values, dtype=object)
+    missing = pd.isna(array)
+    out = np.empty(array.shape, dtype=object)
+    out[missing] = np.nan
+    present = ~missing
+    out[present] = [_category_text(value) for value in array[present]]
+    return out
+
+
+def _numeric_as_float(values: Any) -> np.ndarray:
+    """Convert a 2-D block of numeric values to float64, nulls (None, pd.NA) becoming NaN.
+
+    Args:
+        values: DataFrame or array of shape (n, k) holding numbers, numeric strings or nulls.
+
+    Returns:
+        float64 array of shape (n, k).
+    """
+    if isinstance(values, pd.DataFrame):
+        converted: np.ndarray = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return converted
+    return np.asarray(values, dtype=np.float64)
+
+
+def build_preprocessor(schema: FeatureSchema) -> ColumnTransformer:
+    """Build the (unfitted) preprocessing ColumnTransformer for a schema.
+
+    Numeric columns: float conversion, ``SimpleImputer(strategy="median")``, ``StandardScaler``.
+    Categorical columns: conversion to strings (nulls kept missing), ``SimpleImputer`` with the
+    constant :data:`MISSING_CATEGORY`, ``OneHotEncoder(handle_unknown="ignore")`` to dense output.
+    Output columns are the numeric features in schema order, then one column per (categorical
+    feature, category) pair. Fit it on the training split only.
+
+    Args:
+        schema: The feature schema.
+
+    Returns:
+        The unfitted ColumnTransformer; fitting it on a DataFrame requires the schema's columns.
+
+    Raises:
+        ValueError: If the schema has no feature columns.
+    """
+    transformers: list[tuple[str, Pipeline, list[str]]] = []
+    if schema.numeric_features:
+        numeric = Pipeline(
+            [
+                (
+                    "to_float",
+                    FunctionTransformer(_numeric_as_float, feature_names_out="one-to-one"),
+                ),
+                # keep_empty_features: a column that happens to be all-null in the training split
+                # must still produce an output column, or the model's input width would change.
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("scale", StandardScaler()),
+            ]
+        )
+        transformers.append(("numeric", numeric, list(schema.numeric_features)))
+    if schema.categorical_features:
+        categorical = Pipeline(
+            [
+                (
+                    "to_str",
+                    FunctionTransformer(_categorical_as_strings, feature_names_out="one-to-one"),
+                ),
+                ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY)),
+                ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            ]
+        )
+        transformers.append(("categorical", categorical, list(schema.categorical_features)))
+    if not transformers:
+        raise ValueError("the feature schema has no feature columns")
+    return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+
+
+def _float_vector(values: Any, name: str, length: int) -> np.ndarray:
+    array = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+    if array.shape != (length,):
+        raise ValueError(f"preprocessor: {name} has {array.size} values, expected {length}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"preprocessor: {name} holds non-finite values")
+    return array
+
+
+@dataclass(eq=False)
+class FittedPreprocessor:
+    """The parameters of a fitted preprocessing ColumnTransformer, as plain arrays and lists.
+
+    :meth:`transform` re-implements the ColumnTransformer in numpy: same output (to float32
+    precision), no scikit-learn object at inference, and a JSON form (:meth:`to_dict`) instead
+    of a pickle.
+
+    Attributes:
+        numeric_columns: Numeric input columns, in output order.
+        medians: float64 (n_numeric,), imputation values (SimpleImputer ``statistics_``).
+        means: float64 (n_numeric,), StandardScaler ``mean_``.
+        scales: float64 (n_numeric,), StandardScaler ``scale_`` (zero variances already set to 1).
+        categorical_columns: Categorical input columns, in output order.
+        categories: For each categorical column, its known categories (strings, OneHotEncoder
+            order), possibly including :data:`MISSING_CATEGORY`.
+    """
+
+    numeric_columns: list[str]
+    medians: np.ndarray
+    means: np.ndarray
+    scales: np.ndarray
+    categorical_columns: list[str]
+    categories: list[list[str]]
+    _lookups: list[dict[str, int]] = field(init=False, repr=False)
+    _offsets: list[int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Check the parameters and precompute the category lookups.
+
+        Raises:
+            ValueError: If array lengths disagree with the column lists, a value is not finite,
+                a scale is not positive, a column appears twice, or a category list is
+                empty or repeats a category.
+        """
+        count = len(self.numeric_columns)
+        self.medians = _float_vector(self.medians, "medians", count)
+        self.means = _float_vector(self.means, "means", count)
+        self.scales = _float_vector(self.scales, "scales", count)
+        if (self.scales <= 0).any():
+            raise ValueError("preprocessor: scales must be positive")
+        columns = [*self.numeric_columns, *self.categorical_columns]
+        if len(set(columns)) != len(columns):
+            raise ValueError("preprocessor: a column is listed twice")
+        if not columns:
+            raise ValueError("preprocessor: no input columns")
+        if len(self.categories) != len(self.categorical_columns):
+            raise ValueError(
+                f"preprocessor: {len(self.categories)} category lists for "
+                f"{len(self.categorical_columns)} categorical columns"
+            )
+        self._lookups = []
+        self._offsets = []
+        offset = count
+        for column, known in zip(self.categorical_columns, self.categories, strict=True):
+            lookup = {category: index for index, category in enumerate(known)}
+            if not known or len(lookup) != len(known):
+                raise ValueError(f"preprocessor: column '{column}': empty or repeated categories")
+            self._lookups.append(lookup)
+            self._offsets.append(offset)
+            offset += len(known)
+
+    @classmethod
+    def from_column_transformer(
+        cls, ct: ColumnTransformer, schema: FeatureSchema
+    ) -> "FittedPreprocessor":
+        """Export the parameters of a ColumnTransformer built by :func:`build_preprocessor`.
+
+        Args:
+            ct: The fitted ColumnTransformer.
+            schema: The schema it was built from.
+
+        Returns:
+            The exported preprocessor.
+
+        Raises:
+            sklearn.exceptions.NotFittedError: If ``ct`` is not fitted (a ValueError).
+            ValueError: If ``ct`` does not have the structure :func:`build_preprocessor` gives,
+                or its columns differ from the schema's.
+        """
+        check_is_fitted(ct)
+        fitted = {name: (step, list(columns)) for name, step, columns in ct.transformers_}
+        numeric: list[str] = list(schema.numeric_features)
+        categorical: list[str] = list(schema.categorical_features)
+        empty = np.empty(0, dtype=np.float64)
+        medians, means, scales = empty, empty, empty
+        categories: list[list[str]] = []
+        try:
+            if numeric:
+                pipeline, columns = fitted["numeric"]
+                if columns != numeric:
+                    raise ValueError(f"numeric columns {columns} differ from the schema's")
+                medians = pipeline.named_steps["impute"].statistics_
+                means = pipeline.named_steps["scale"].mean_
+                scales = pipeline.named_steps["scale"].scale_
+            if categorical:
+                pipeline, columns = fitted["categorical"]
+                if columns != categorical:
+                    raise ValueError(f"categorical columns {columns} differ from the schema's")
+                encoder = pipeline.named_steps["onehot"]
+                categories = [[str(c) for c in known] for known in encoder.categories_]
+        except (KeyError, AttributeError) as exc:
+            raise ValueError(
+                f"the ColumnTransformer was not built by build_preprocessor: {exc!r}"
+            ) from exc
+        return cls(numeric, medians, means, scales, categorical, categories)
+
+    @classmethod
+    def fit(cls, train_df: pd.DataFrame, schema: FeatureSchema) -> "FittedPreprocessor":
+        """Build, fit and export a preprocessor in one call.
+
+        Args:
+            train_df: The training split only (see the module docstring), with the schema's
+                feature columns.
+            schema: The feature schema.
+
+        Returns:
+            The exported preprocessor.
+
+        Raises:
+            ValueError: If the schema has no features or the frame lacks one of its columns.
+        """
+        ct = build_preprocessor(schema).fit(train_df)
+        return cls.from_column_transformer(ct, schema)
+
+    @property
+    def feature_names_out(self) -> list[str]:
+        """Output column names, as ``ColumnTransformer.get_feature_names_out`` gives them."""
+        names = list(self.numeric_columns)
+        for column, known in zip(self.categorical_columns, self.categories, strict=True):
+            names.extend(f"{column}_{category}" for category in known)
+        return names
+
+    @property
+    def n_features_out(self) -> int:
+        """Number of output columns: numeric columns plus the categories of every column."""
+        return len(self.numeric_columns) + sum(len(known) for known in self.categories)
+
+    @property
+    def input_columns(self) -> list[str]:
+        """Input columns :meth:`transform` needs: the numeric ones, then the categorical ones."""
+        return [*self.numeric_columns, *self.categorical_columns]
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Apply the exported parameters to a frame.
+
+        Numeric: NaN (or None, pd.NA) becomes the median, then ``(x - mean) / scale``.
+        Categorical: null becomes :data:`MISSING_CATEGORY`; each value sets the one-hot column of
+        its category; a category unseen in training leaves the whole block at zero. Extra
+        columns are ignored and column order does not matter.
+
+        Args:
+            df: Frame holding at least :attr:`input_columns`; numeric columns must hold numbers,
+                numeric strings or nulls.
+
+        Returns:
+            float32 array of shape (len(df), :attr:`n_features_out`); equal to the fitted
+            ColumnTransformer's float64 output rounded to float32.
+
+        Raises:
+            KeyError: If a required column is missing (all missing columns are named).
+            ValueError: If a numeric column holds a value that is not a number.
+        """
+        positions = {column: index for index, column in enumerate(df.columns)}
+        missing = [c for c in self.input_columns if c not in positions]
+        if missing:
+            raise KeyError(f"missing columns: {missing}")
+        numeric_positions = [positions[c] for c in self.numeric_columns]
+        categorical_positions = [positions[c] for c in self.categorical_columns]
+        n_rows = len(df)
+        if n_rows * df.shape[1] <= SMALL_FRAME_CELLS:
+            whole = df.to_numpy()
+            numeric_block = whole[:, numeric_positions]
+            categorical_block = whole[:, categorical_positions]
+        else:
+            numeric_block = df.iloc[:, numeric_positions].to_numpy()
+            categorical_block = df.iloc[:, categorical_positions].to_numpy(dtype=object)
+        out = np.zeros((n_rows, self.n_features_out), dtype=np.float64)
+        if self.numeric_columns:
+            values = self._numeric_values(numeric_block)
+            values = np.where(np.isnan(values), self.medians, values)
+            out[:, : len(self.numeric_columns)] = (values - self.means) / self.scales
+        if self.categorical_columns:
+            texts = _categorical_as_strings(categorical_block)
+            rows = np.arange(n_rows)
+            for j, (lookup, offset) in enumerate(zip(self._lookups, self._offsets, strict=True)):
+                indexes = np.fromiter(
+                    (
+                        lookup.get(MISSING_CATEGORY if isinstance(text, float) else text, -1)
+                        for text in texts[:, j]
+                    ),
+                    dtype=np.int64,
+                    count=n_rows,
+                )
+                known = indexes >= 0
+                out[rows[known], offset + indexes[known]] = 1.0
+        return out.astype(np.float32)
+
+    def _numeric_values(self, block: np.ndarray) -> np.ndarray:
+        if block.dtype == object:
+            # Mixed frames come out as objects, where pd.NA and None do not convert to float.
+            block = np.where(pd.isna(block), np.nan, block)
+        try:
+            return block.astype(np.float64)
+        except (TypeError, ValueError):
+            for j, column in enumerate(self.numeric_columns):
+                try:
+                    block[:, j].astype(np.float64)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"column '{column}': {exc}") from exc
+            raise
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parameters as a JSON-safe dictionary (the inverse of :meth:`from_dict`).
+
+        Floats are Python floats, which ``json`` writes with the shortest repr that reads back
+        to the same double, so a JSON round trip is exact.
+        """
+        return {
+            "numeric_columns": list(self.numeric_columns),
+            "medians": [float(v) for v in self.medians],
+            "means": [float(v) for v in self.means],
+            "scales": [float(v) for v in self.scales],
+            "categorical_columns": list(self.categorical_columns),
+            "categories": [list(known) for known in self.categories],
+            "missing_category": MISSING_CATEGORY,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "FittedPreprocessor":
+        """Rebuild a preprocessor from :meth:`to_dict` output.
+
+        Args:
+            d: Mapping with the keys written by :meth:`to_dict`.
+
+        Returns:
+            The preprocessor.
+
+        Raises:
+            ValueError: If a key is missing or unknown, a value has the wrong type or length,
+                or the missing-category token differs from :data:`MISSING_CATEGORY`.
+        """
+        expected = {
+            "numeric_columns",
+            "medians",
+            "means",
+            "scales",
+            "categorical_columns",
+            "categories",
+            "missing_category",
+        }
+        if set(d) != expected:
+            raise ValueError(f"preprocessor: expected keys {sorted(expected)}, got {sorted(d)}")
+        if d["missing_category"] != MISSING_CATEGORY:
+            raise ValueError(
+                f"preprocessor: missing_category {d['missing_category']!r} is not "
+                f"{MISSING_CATEGORY!r}"
+            )
+        for key in ("numeric_columns", "categorical_columns"):
+            if not _is_str_list(d[key]):
+                raise ValueError(f"preprocessor: key '{key}' must be a list of strings")
+        if not isinstance(d["categories"], list) or not all(
+            _is_str_list(known) for known in d["categories"]
+        ):
+            raise ValueError("preprocessor: key 'categories' must be a list of string lists")
+        for key in ("medians", "means", "scales"):
+            values = d[key]
+            if not isinstance(values, list) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in values
+            ):
+                raise ValueError(f"preprocessor: key '{key}' must be a list of finite numbers")
+        return cls(
+            numeric_columns=list(d["numeric_columns"]),
+            medians=np.asarray(d["medians"], dtype=np.float64),
+            means=np.asarray(d["means"], dtype=np.float64),
+            scales=np.asarray(d["scales"], dtype=np.float64),
+            categorical_columns=list(d["categorical_columns"]),
+            categories=[list(known) for known in d["categories"]],
+        )
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)

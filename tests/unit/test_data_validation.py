@@ -1,0 +1,290 @@
+"""validate_and_infer_schema, encode_target and split_data.
+
+Every failure must name the source file and the column, so these tests assert both.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabular_classifier.config import DataConfig, SplitConfig
+from tabular_classifier.data import (
+    FeatureSchema,
+    encode_target,
+    split_data,
+    validate_and_infer_schema,
+)
+from tabular_classifier.errors import DataValidationError
+
+SOURCE = "data/customers.csv"
+
+
+def _cfg(**kwargs: Any) -> DataConfig:
+    values: dict[str, Any] = {"path": SOURCE, "target": "y", "positive_label": 1, **kwargs}
+    return DataConfig(**values)
+
+
+def _frame(n: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, size=n),
+            "income": rng.normal(50_000, 10_000, size=n),
+            "city": rng.choice(["Paris", "Lyon", "Nice"], size=n),
+            "member": rng.choice([True, False], size=n),
+            "y": np.tile([0, 1], n // 2),
+        }
+    )
+
+
+def _fails(df: pd.DataFrame, cfg: DataConfig, column: str | None, detail: str) -> str:
+    with pytest.raises(DataValidationError) as info:
+        validate_and_infer_schema(df, cfg, SOURCE)
+    message = str(info.value)
+    assert info.value.source == SOURCE
+    assert info.value.column == column
+    assert message.startswith(SOURCE + (f": column '{column}': " if column else ": "))
+    assert detail in message
+    return message
+
+
+def test_infers_numeric_and_categorical_features() -> None:
+    schema = validate_and_infer_schema(_frame(), _cfg(), SOURCE)
+    assert schema.numeric_features == ["age", "income"]
+    assert schema.categorical_features == ["city", "member"]  # bool is categorical
+    assert schema.feature_columns == ["age", "income", "city", "member"]
+    assert (schema.positive_label, schema.negative_label) == (1, 0)
+    assert schema.dropped_columns == []
+
+
+def test_drop_columns_and_declared_lists() -> None:
+    df = _frame().assign(customer_id=range(40))
+    schema = validate_and_infer_schema(df, _cfg(drop_columns=["customer_id"]), SOURCE)
+    assert "customer_id" not in schema.feature_columns
+    assert schema.dropped_columns == ["customer_id"]
+    declared = validate_and_infer_schema(df, _cfg(numeric_features=["age"]), SOURCE)
+    # The undeclared list takes every remaining column.
+    assert declared.numeric_features == ["age"]
+    assert declared.categorical_features == ["income", "city", "member", "customer_id"]
+    both = validate_and_infer_schema(
+        df, _cfg(numeric_features=["age"], categorical_features=["city"]), SOURCE
+    )
+    assert both.dropped_columns == ["income", "member", "customer_id"]
+
+
+def test_mostly_numeric_object_column_is_numeric() -> None:
+    df = _frame()
+    df["income"] = df["income"].round(2).astype(str)
+    schema = validate_and_infer_schema(df, _cfg(), SOURCE)
+    assert "income" in schema.numeric_features
+
+
+def test_non_numeric_value_in_inferred_numeric_column_names_row_and_value() -> None:
+    df = _frame()
+    df["age"] = df["age"].astype(object)
+    df.loc[17, "age"] = "abc"  # 1 in 40 is 2.5 %: still a numeric column
+    message = _fails(df, _cfg(), "age", "non-numeric value 'abc' at row 17")
+    assert message == f"{SOURCE}: column 'age': non-numeric value 'abc' at row 17"
+
+
+def test_non_numeric_value_in_declared_numeric_column_counts_all() -> None:
+    df = _frame()
+    df["income"] = df["income"].astype(object)
+    df.loc[3, "income"] = "n/a"
+    df.loc[9, "income"] = "unknown"
+    _fails(
+        df,
+        _cfg(numeric_features=["age", "income"], categorical_features=["city"]),
+        "income",
+        "non-numeric value 'n/a' at row 3 (2 non-numeric values in all)",
+    )
+
+
+def test_declared_numeric_string_column_fails_on_first_row() -> None:
+    _fails(_frame(), _cfg(numeric_features=["city"]), "city", "non-numeric value")
+
+
+def test_infinite_value_in_numeric_column() -> None:
+    df = _frame()
+    df.loc[5, "income"] = np.inf
+    _fails(df, _cfg(), "income", "non-finite value inf at row 5")
+
+
+def test_missing_target_column() -> None:
+    _fails(_frame().drop(columns="y"), _cfg(), "y", "target column not found")
+
+
+def test_null_target_values() -> None:
+    df = _frame()
+    df["y"] = df["y"].astype(float)
+    df.loc[[4, 8], "y"] = np.nan
+    _fails(df, _cfg(), "y", "2 null values in the target (first at row 4)")
+
+
+def test_single_class_target() -> None:
+    _fails(_frame().assign(y=1), _cfg(), "y", "the target has a single class 1")
+
+
+def test_more_than_two_classes_are_listed() -> None:
+    df = _frame().assign(y=np.tile(["a", "b", "c", "d"], 10))
+    message = _fails(df, _cfg(positive_label="a"), "y", "the target has 4 classes")
+    for label in ("'a' (10)", "'b' (10)", "'c' (10)", "'d' (10)"):
+        assert label in message
+
+
+def test_positive_label_absent_from_target() -> None:
+    df = _frame().assign(y=np.tile(["Yes", "No"], 20))
+    message = _fails(df, _cfg(positive_label="yes"), "y", "positive_label 'yes' is absent")
+    assert "'Yes'" in message and "'No'" in message
+
+
+@pytest.mark.parametrize(
+    ("target", "configured", "expected_positive", "expected_negative"),
+    [
+        ([0, 1], 1, 1, 0),
+        ([0, 1], "1", 1, 0),
+        ([0, 1], 1.0, 1, 0),
+        ([0.0, 1.0], 1, 1.0, 0.0),
+        (["0", "1"], 1, "1", "0"),
+        (["Yes", "No"], "Yes", "Yes", "No"),
+        (["y", "n"], "n", "n", "y"),
+        ([True, False], True, True, False),
+        ([True, False], "true", True, False),
+        (["True", "False"], True, "True", "False"),
+        ([1, 2], 2, 2, 1),
+    ],
+)
+def test_positive_label_matches_with_type_coercion(
+    target: list[Any], configured: Any, expected_positive: Any, expected_negative: Any
+) -> None:
+    df = _frame().assign(y=np.tile(np.array(target, dtype=object), 20))
+    df["y"] = df["y"].infer_objects()
+    schema = validate_and_infer_schema(df, _cfg(positive_label=configured), SOURCE)
+    assert schema.positive_label == expected_positive
+    assert type(schema.positive_label) is type(expected_positive)
+    assert schema.negative_label == expected_negative
+    y = encode_target(df["y"], schema)
+    assert y.dtype == np.int64
+    assert y.tolist() == [1 if v == expected_positive else 0 for v in df["y"]]
+
+
+def test_classes_equal_after_coercion_are_rejected() -> None:
+    df = _frame().assign(y=np.tile(np.array([1, "1"], dtype=object), 20))
+    _fails(df, _cfg(), "y", "the same value once types are coerced")
+
+
+@pytest.mark.parametrize("list_name", ["numeric_features", "categorical_features", "drop_columns"])
+def test_declared_column_absent(list_name: str) -> None:
+    _fails(_frame(), _cfg(**{list_name: ["tenure"]}), "tenure", f"listed in {list_name}")
+
+
+@pytest.mark.parametrize("column", ["income", "city"])
+def test_all_null_feature(column: str) -> None:
+    df = _frame()
+    df[column] = None
+    _fails(df, _cfg(), column, "all values are null")
+
+
+def test_all_null_declared_feature() -> None:
+    df = _frame().assign(notes=np.nan)
+    _fails(
+        df, _cfg(categorical_features=["notes"], numeric_features=["age"]), "notes", "all values"
+    )
+
+
+def test_duplicate_columns_in_frame() -> None:
+    df = _frame()
+    df.columns = ["age", "age", "city", "member", "y"]
+    _fails(df, _cfg(), "age", "duplicate column name")
+
+
+def test_no_feature_left() -> None:
+    df = _frame()[["age", "y"]]
+    _fails(df, _cfg(drop_columns=["age"]), None, "no feature columns remain")
+
+
+def test_unsupported_dtype_is_named() -> None:
+    df = _frame().assign(when=pd.Timestamp("2024-01-01"))
+    _fails(df, _cfg(), "when", "unsupported dtype datetime64")
+
+
+def test_empty_frame() -> None:
+    _fails(_frame().iloc[:0], _cfg(), None, "the table has no rows")
+
+
+def test_schema_dict_round_trip_is_json_safe() -> None:
+    df = _frame().assign(y=np.tile(["Yes", "No"], 20), id=range(40))
+    schema = validate_and_infer_schema(df, _cfg(positive_label="Yes", drop_columns=["id"]), SOURCE)
+    restored = FeatureSchema.from_dict(json.loads(json.dumps(schema.to_dict())))
+    assert restored == schema
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d.pop("target"),
+        lambda d: d.update(unknown=1),
+        lambda d: d.update(numeric_features="age"),
+        lambda d: d.update(positive_label=[1]),
+    ],
+)
+def test_schema_from_dict_rejects_bad_payloads(mutate: Any) -> None:
+    payload = FeatureSchema("y", 1, 0, ["age"], ["city"], []).to_dict()
+    mutate(payload)
+    with pytest.raises(ValueError, match="feature schema"):
+        FeatureSchema.from_dict(payload)
+
+
+def test_encode_target_rejects_unknown_and_null_values() -> None:
+    schema = FeatureSchema("y", "Yes", "No", ["a"], [], [])
+    assert encode_target(pd.Series(["Yes", "No", "Yes"]), schema).tolist() == [1, 0, 1]
+    with pytest.raises(ValueError, match="column 'y': value 'Maybe' is neither"):
+        encode_target(pd.Series(["Yes", "Maybe"]), schema)
+    with pytest.raises(ValueError, match="column 'y': null values"):
+        encode_target(pd.Series(["Yes", None]), schema)
+
+
+def _split_frame(n_negative: int, n_positive: int) -> pd.DataFrame:
+    n = n_negative + n_positive
+    return pd.DataFrame({"x": np.arange(n, dtype=float), "y": [0] * n_negative + [1] * n_positive})
+
+
+def test_split_is_stratified_disjoint_and_reproducible() -> None:
+    df = _split_frame(300, 100)
+    schema = validate_and_infer_schema(df, _cfg(), SOURCE)
+    train, val, test = split_data(df, schema, SplitConfig(), SOURCE)
+    assert (len(train), len(val), len(test)) == (240, 80, 80)
+    for part in (train, val, test):
+        assert part["y"].mean() == pytest.approx(0.25)
+        assert list(part.index) == list(range(len(part)))
+    assert set(train["x"]).isdisjoint(val["x"]) and set(val["x"]).isdisjoint(test["x"])
+    assert len(set(train["x"]) | set(val["x"]) | set(test["x"])) == 400
+    again = split_data(df, schema, SplitConfig(), SOURCE)
+    for first, second in zip((train, val, test), again, strict=True):
+        pd.testing.assert_frame_equal(first, second)
+    other = split_data(df, schema, SplitConfig(random_state=1), SOURCE)
+    assert not train["x"].equals(other[0]["x"])
+
+
+def test_split_with_too_few_rows_of_a_class() -> None:
+    df = _split_frame(100, 9)  # 2 rows per split at 20 % needs 10 rows of each class
+    schema = validate_and_infer_schema(df, _cfg(), SOURCE)
+    with pytest.raises(DataValidationError) as info:
+        split_data(df, schema, SplitConfig(), SOURCE)
+    message = str(info.value)
+    assert info.value.column == "y"
+    assert message.startswith(f"{SOURCE}: column 'y': fewer rows than the split needs")
+    assert "class 1 has 9 rows" in message
+    assert "at least 10" in message
+
+
+def test_split_at_the_minimum_gives_every_split_both_classes() -> None:
+    df = _split_frame(10, 10)
+    schema = validate_and_infer_schema(df, _cfg(), SOURCE)
+    for part in split_data(df, schema, SplitConfig(), SOURCE):
+        assert part["y"].value_counts().min() >= 2
