@@ -1,0 +1,1 @@
+"""ZenML pipelines: one file per pipeline, each only wires steps."""

@@ -1,0 +1,90 @@
+"""Training pipeline: ingest → validate → split → train → evaluate → register.
+
+Run it with::
+
+    zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml
+
+The model config file is loaded and validated when the pipeline is compiled, so an unknown key
+or an out-of-range value fails at once, before any step runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from zenml import Model, pipeline
+
+from steps.data.ingest_data import ingest_data
+from steps.data.split_data import split_data
+from steps.data.validate_data import validate_data
+from steps.evaluation.evaluate_model import evaluate_model
+from steps.registry.register_model import register_model
+from steps.training.train_model import train_model
+from tabular_classifier.config import (
+    SplitConfig,
+    config_to_dict,
+    load_data_config,
+    load_model_config,
+)
+from tabular_classifier.data_version import file_md5
+
+DEFAULT_MODEL_NAME = "tabular_classifier"
+
+
+@pipeline(name="training_pipeline")
+def training_pipeline(
+    data: dict[str, Any],
+    model_config_path: str = "configs/models-configs/model_config_001.yaml",
+    split: dict[str, Any] | None = None,
+    model_name: str = DEFAULT_MODEL_NAME,
+) -> None:
+    """Train, evaluate and register a binary classifier on a CSV or Parquet table.
+
+    Args:
+        data: The ``data:`` block (path, target, positive_label, optional feature lists and
+            drop_columns); see ``tabular_classifier.config.DataConfig``.
+        model_config_path: A versioned model config YAML under ``configs/models-configs/``.
+        split: ``test_size``, ``val_size``, ``random_state`` (defaults 0.2, 0.2, 42).
+        model_name: The ZenML model (and MLflow registered model) the new version belongs to.
+
+    Raises:
+        ConfigError: At compile time, if the model config or the data block is invalid.
+    """
+    data_cfg = load_data_config(data, source="pipeline parameter 'data'")
+    model_cfg, model_cfg_sha256 = load_model_config(model_config_path)
+    split_cfg = SplitConfig.model_validate(split or {})
+    data_dict = config_to_dict(data_cfg)
+    fingerprint = file_md5(data_cfg.path) if Path(data_cfg.path).is_file() else None
+
+    raw_data, data_version = ingest_data(data_config=data_dict, data_fingerprint=fingerprint)
+    feature_schema = validate_data(raw_data=raw_data, data_config=data_dict)
+    train, validation, test = split_data(
+        raw_data=raw_data,
+        feature_schema=feature_schema,
+        data_config=data_dict,
+        split_config=config_to_dict(split_cfg),
+    )
+    classifier = train_model(
+        train_split=train,
+        validation_split=validation,
+        feature_schema=feature_schema,
+        data_version=data_version,
+        model_config=config_to_dict(model_cfg),
+        model_config_file=str(model_config_path),
+        model_config_sha256=model_cfg_sha256,
+    )
+    report, reference = evaluate_model(classifier=classifier, train_split=train, test_split=test)
+    register_model.with_options(
+        model=Model(
+            name=model_name,
+            description="PyTorch MLP binary classifier for tabular data",
+            tags=["pytorch", "tabular", "binary-classification"],
+        )
+    )(
+        classifier=classifier,
+        evaluation_report=report,
+        reference_data=reference,
+        data_version=data_version,
+        feature_schema=feature_schema,
+    )

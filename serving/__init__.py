@@ -1,0 +1,1 @@
+"""Serving adapters around the singleton predictor (MLflow pyfunc)."""

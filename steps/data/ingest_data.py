@@ -1,0 +1,77 @@
+"""Ingest step: read the (DVC-versioned) data file and record which version it is."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import mlflow
+import pandas as pd
+from zenml import get_step_context, log_metadata, step
+from zenml.logger import get_logger
+
+from steps.tracking import record_failure
+from tabular_classifier.config import load_data_config
+from tabular_classifier.data import load_table
+from tabular_classifier.data_version import resolve_data_version
+
+logger = get_logger(__name__)
+
+
+@step(experiment_tracker=True)
+def ingest_data(
+    data_config: dict[str, Any], data_fingerprint: str | None = None
+) -> tuple[Annotated[pd.DataFrame, "raw_data"], Annotated[dict[str, Any], "data_version"]]:
+    """Load the configured CSV/Parquet file and check it against its DVC pointer.
+
+    The data version (path, md5, size, DVC remote, git commit) is recorded as ZenML run
+    metadata and as MLflow tags (``data.*``, ``git_commit``).
+
+    Args:
+        data_config: The ``data:`` block of the run config (see ``DataConfig``).
+        data_fingerprint: md5 of the file computed when the pipeline was compiled. It is part
+            of the step's cache key, so changed data is never served from the cache.
+
+    Returns:
+        The raw table, shape (n_rows, n_columns), and the data version as a dict.
+
+    Raises:
+        DataValidationError: If the file is missing, empty, unreadable, has duplicate column
+            names, or its md5 differs from its ``.dvc`` pointer file.
+    """
+    with record_failure("ingest_data"):
+        cfg = load_data_config(data_config, source="data")
+        version = resolve_data_version(cfg.path)
+        if data_fingerprint is not None and data_fingerprint != version.md5:
+            logger.warning(
+                "%s changed between pipeline compilation and ingestion (md5 %s → %s)",
+                cfg.path,
+                data_fingerprint,
+                version.md5,
+            )
+        frame = load_table(cfg)
+        logger.info(
+            "Ingested %s: %d rows x %d columns, md5 %s, DVC-tracked: %s",
+            cfg.path,
+            len(frame),
+            frame.shape[1],
+            version.md5,
+            version.dvc_tracked,
+        )
+        record = version.to_dict()
+        log_metadata(metadata={"data_version": record})
+        log_metadata(
+            metadata={"data_version": record},
+            run_id_name_or_prefix=get_step_context().pipeline_run.id,
+        )
+        mlflow.set_tags(
+            {
+                "data.path": version.path,
+                "data.md5": version.md5,
+                "data.size_bytes": str(version.size_bytes),
+                "data.dvc_tracked": str(version.dvc_tracked),
+                "data.dvc_remote": version.dvc_remote or "none",
+                "git_commit": version.git_commit,
+                "git_dirty": str(version.git_dirty),
+            }
+        )
+        return frame, record

@@ -1,0 +1,56 @@
+"""Validation step: check the raw data against the data contract before any training."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import mlflow
+import pandas as pd
+from zenml import log_metadata, step
+from zenml.logger import get_logger
+
+from steps.tracking import record_failure
+from tabular_classifier.config import load_data_config
+from tabular_classifier.data import validate_and_infer_schema
+
+logger = get_logger(__name__)
+
+
+@step(experiment_tracker=True)
+def validate_data(
+    raw_data: pd.DataFrame, data_config: dict[str, Any]
+) -> Annotated[dict[str, Any], "feature_schema"]:
+    """Validate the table and infer (or confirm) the feature schema.
+
+    Args:
+        raw_data: The ingested table, shape (n_rows, n_columns).
+        data_config: The ``data:`` block of the run config.
+
+    Returns:
+        The feature schema as a dict (``FeatureSchema.to_dict()``): target, positive and
+        negative labels, numeric, categorical and dropped columns.
+
+    Raises:
+        DataValidationError: Naming the file and the column, for a missing target, a target
+            with one or more than two classes, an absent positive label, an all-null feature,
+            a non-numeric value in a numeric feature, or a missing declared column.
+    """
+    with record_failure("validate_data"):
+        cfg = load_data_config(data_config, source="data")
+        schema = validate_and_infer_schema(raw_data, cfg, source=cfg.path)
+        logger.info(
+            "%s is valid: target '%s' (positive %r), %d numeric and %d categorical features",
+            cfg.path,
+            schema.target,
+            schema.positive_label,
+            len(schema.numeric_features),
+            len(schema.categorical_features),
+        )
+        summary = {
+            "n_rows": len(raw_data),
+            "n_numeric_features": len(schema.numeric_features),
+            "n_categorical_features": len(schema.categorical_features),
+        }
+        log_metadata(metadata={"schema": schema.to_dict(), **summary})
+        mlflow.log_params({"data." + k: v for k, v in summary.items()})
+        return schema.to_dict()
