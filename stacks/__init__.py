@@ -1,0 +1,1 @@
+"""Declarative ZenML stack definitions (`stacks/*.yaml`) and the command that applies them."""

@@ -1,0 +1,285 @@
+"""Register or update a ZenML stack from a declarative YAML file, then activate it.
+
+The file format (see ``stacks/local.yaml``)::
+
+    name: <stack name>
+    components:
+      <component type>:            # orchestrator, artifact_store, experiment_tracker, ...
+        name: <component name>
+        flavor: <flavor name>      # must be a flavor known to this ZenML installation
+        configuration: {...}       # validated against the flavor's own config class
+
+Applying a file is idempotent: components that exist are updated in place, missing ones are
+created, and the stack is created or pointed at exactly the listed components. Everything is
+validated *before* anything is registered, so a bad file leaves the ZenML store untouched.
+
+Values of the form ``${ENV_VAR}`` are expanded from the environment. Secrets never go in the file:
+a sensitive field (one ZenML marks with ``SecretField``) must hold a ZenML secret reference
+(``{{secret_name.key}}``), otherwise the file is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class StackSpecError(ValueError):
+    """A stack file that cannot be applied; the message names the file and the key."""
+
+
+class ComponentSpec(BaseModel):
+    """One stack component: its name, flavor and flavor configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    flavor: str = Field(min_length=1)
+    configuration: dict[str, Any] = Field(default_factory=dict)
+
+
+class StackSpec(BaseModel):
+    """A whole stack: a name and its components keyed by ZenML component type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    components: dict[str, ComponentSpec]
+
+
+def _expand_env(value: Any, source: str, key: str) -> Any:
+    """Expand ``${VAR}`` in strings, recursively.
+
+    Raises:
+        StackSpecError: If a referenced environment variable is not set.
+    """
+    if isinstance(value, str):
+
+        def _sub(match: re.Match[str]) -> str:
+            var = match.group(1)
+            if var not in os.environ:
+                raise StackSpecError(
+                    f"{source}: key '{key}': environment variable '{var}' is not set"
+                )
+            return os.environ[var]
+
+        return _ENV_PATTERN.sub(_sub, value)
+    if isinstance(value, dict):
+        return {k: _expand_env(v, source, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, source, f"{key}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def load_stack_spec(path: str | Path) -> StackSpec:
+    """Read and structurally validate a stack file.
+
+    Args:
+        path: The YAML file.
+
+    Returns:
+        The parsed specification, with ``${VAR}`` expanded.
+
+    Raises:
+        StackSpecError: If the file is missing, not YAML, or has an unknown or missing key.
+    """
+    source = str(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise StackSpecError(f"{source}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise StackSpecError(f"{source}: invalid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise StackSpecError(f"{source}: expected a mapping at the top level")
+    try:
+        spec = StackSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise StackSpecError(f"{source}: key '{key}': {err['msg']}") from exc
+    for ctype, comp in spec.components.items():
+        comp.configuration = _expand_env(
+            comp.configuration, source, f"components.{ctype}.configuration"
+        )
+    return spec
+
+
+def validate_against_zenml(spec: StackSpec, source: str) -> None:
+    """Check component types, flavors, required settings and secrets against ZenML itself.
+
+    Args:
+        spec: The parsed stack file.
+        source: The file name, for messages.
+
+    Raises:
+        StackSpecError: On an unknown component type or flavor, a configuration the flavor's
+            config class rejects (missing required setting, unknown key), or a sensitive field
+            holding a plain-text value instead of a ``{{secret.key}}`` reference.
+    """
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+    from zenml.stack.flavor import Flavor
+    from zenml.utils.secret_utils import is_secret_field, is_secret_reference
+
+    client = Client()
+    valid_types = {t.value for t in StackComponentType}
+    if "orchestrator" not in spec.components or "artifact_store" not in spec.components:
+        raise StackSpecError(
+            f"{source}: key 'components': a stack needs an orchestrator and an artifact_store"
+        )
+    for ctype, comp in spec.components.items():
+        prefix = f"components.{ctype}"
+        if ctype not in valid_types:
+            raise StackSpecError(
+                f"{source}: key '{prefix}': unknown component type '{ctype}' "
+                f"(known: {', '.join(sorted(valid_types))})"
+            )
+        try:
+            flavor = client.get_flavor_by_name_and_type(
+                name=comp.flavor, component_type=StackComponentType(ctype)
+            )
+        except KeyError as exc:
+            raise StackSpecError(
+                f"{source}: key '{prefix}.flavor': unknown {ctype} flavor '{comp.flavor}'"
+                " (is its ZenML integration installed? `zenml integration list`)"
+            ) from exc
+        config_class = Flavor.from_model(flavor).config_class
+        for field_name, field in config_class.model_fields.items():
+            value = comp.configuration.get(field_name)
+            if value is not None and is_secret_field(field) and not is_secret_reference(value):
+                raise StackSpecError(
+                    f"{source}: key '{prefix}.configuration.{field_name}': secret written in "
+                    "plain text; store it with `zenml secret create` and reference it as "
+                    "'{{secret_name.key}}'"
+                )
+        unknown = set(comp.configuration) - set(config_class.model_fields)
+        if unknown:
+            raise StackSpecError(
+                f"{source}: key '{prefix}.configuration.{sorted(unknown)[0]}': not a setting "
+                f"of the {comp.flavor} {ctype} flavor"
+            )
+        try:
+            config_class(**comp.configuration)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            raise StackSpecError(
+                f"{source}: key '{prefix}.configuration.{key}': {err['msg']}"
+            ) from exc
+
+
+def apply_stack(path: str | Path, activate: bool = True) -> str:
+    """Validate a stack file, then register or update its components and the stack.
+
+    Args:
+        path: The YAML file (see the module docstring for the format).
+        activate: Whether to make the stack the active one afterwards.
+
+    Returns:
+        The stack name.
+
+    Raises:
+        StackSpecError: If the file is invalid (nothing is registered then), or an existing
+            component of the same name has a different flavor.
+    """
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    source = str(path)
+    spec = load_stack_spec(path)
+    validate_against_zenml(spec, source)
+    client = Client()
+
+    for ctype, comp in spec.components.items():
+        component_type = StackComponentType(ctype)
+        try:
+            existing = client.get_stack_component(
+                component_type, name_id_or_prefix=comp.name, allow_name_prefix_match=False
+            )
+        except KeyError:
+            existing = None
+        if existing is not None and existing.flavor_name != comp.flavor:
+            raise StackSpecError(
+                f"{source}: key 'components.{ctype}.flavor': component '{comp.name}' is already "
+                f"registered with flavor '{existing.flavor_name}'; rename it or delete it first"
+            )
+    for ctype, comp in spec.components.items():
+        component_type = StackComponentType(ctype)
+        try:
+            existing = client.get_stack_component(
+                component_type, name_id_or_prefix=comp.name, allow_name_prefix_match=False
+            )
+        except KeyError:
+            client.create_stack_component(
+                name=comp.name,
+                flavor=comp.flavor,
+                component_type=component_type,
+                configuration=comp.configuration,
+            )
+            continue
+        if comp.configuration and existing.configuration != comp.configuration:
+            client.update_stack_component(
+                name_id_or_prefix=existing.id,
+                component_type=component_type,
+                configuration=comp.configuration,
+            )
+
+    wanted = {StackComponentType(t): [comp.name] for t, comp in spec.components.items()}
+    try:
+        stack = client.get_stack(spec.name, allow_name_prefix_match=False)
+    except KeyError:
+        stack = None
+    if stack is None:
+        client.create_stack(
+            name=spec.name,
+            components={t: names[0] for t, names in wanted.items()},
+        )
+    else:
+        current = {t: [c.name for c in comps] for t, comps in stack.components.items()}
+        if current != wanted:
+            removed = [t for t in current if t not in wanted]
+            client.update_stack(
+                name_id_or_prefix=stack.id,
+                component_updates={**wanted, **{t: [] for t in removed}},
+            )
+    if activate:
+        client.activate_stack(spec.name)
+    return spec.name
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m stacks``.
+
+    Returns:
+        The process exit code: 0 on success, 2 on an invalid stack file.
+    """
+    parser = argparse.ArgumentParser(prog="python -m stacks", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    apply_parser = sub.add_parser("apply", help="register or update a stack from YAML")
+    apply_parser.add_argument("file", help="stack YAML, e.g. stacks/local.yaml")
+    apply_parser.add_argument("--no-activate", action="store_true")
+    validate_parser = sub.add_parser("validate", help="validate a stack YAML, register nothing")
+    validate_parser.add_argument("file")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "validate":
+            spec = load_stack_spec(args.file)
+            validate_against_zenml(spec, args.file)
+            print(f"{args.file}: stack '{spec.name}' is valid")
+            return 0
+        name = apply_stack(args.file, activate=not args.no_activate)
+    except StackSpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"stack '{name}' registered" + ("" if args.no_activate else " and active"))
+    return 0
