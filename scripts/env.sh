@@ -1,0 +1,14 @@
+# Source this file (`source scripts/env.sh`) before running zenml, mlflow or dvc by hand.
+# It keeps every tool offline: no analytics, no telemetry, no hub downloads.
+export ZENML_ANALYTICS_OPT_IN=false
+export ZENML_DEBUG=false
+export ZENML_LOGGING_VERBOSITY="${ZENML_LOGGING_VERBOSITY:-INFO}"
+# ZenML otherwise prompts to install/upgrade integrations and checks PyPI for a newer release.
+export ZENML_ENABLE_REPO_INIT_WARNINGS=false
+export MLFLOW_DISABLE_TELEMETRY=true
+export DO_NOT_TRACK=true
+export DVC_NO_ANALYTICS=1
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+# Quiet git-python when the checkout has no git binary on PATH (container images).
+export GIT_PYTHON_REFRESH=quiet

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job on the embedded default stack, from a fresh clone:
+#   install the locked environment, `zenml init`, register the `local` stack, materialize the
+#   DVC-tracked data, and run the training pipeline. Safe to run again.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/env.sh
+source scripts/ensure_uv.sh
+
+uv sync --frozen
+PY=(uv run --frozen --no-sync)
+
+[ -d .zen ] || "${PY[@]}" zenml init
+"${PY[@]}" zenml analytics opt-out >/dev/null 2>&1 || true
+"${PY[@]}" python -m stacks apply stacks/local.yaml
+"${PY[@]}" python -m scripts.materialize_data
+"${PY[@]}" zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml "$@"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test suite: unit, data, model and end-to-end tests on isolated ZenML/MLflow stores.
+# Extra arguments go to pytest (e.g. `scripts/test.sh tests/unit -x`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/env.sh
+source scripts/ensure_uv.sh
+uv sync --frozen
+set +e
+uv run --frozen --no-sync pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "error: pytest collected no tests" >&2
+  exit 1
+fi
+exit "$status"

@@ -1,0 +1,114 @@
+"""`python -m stacks apply`: idempotent registration and refusal of bad stack files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stacks.registration import StackSpecError, apply_stack
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path: Path, spec: dict[str, Any]) -> Path:
+    path = tmp_path / "stack.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def _base(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "components": {
+            "orchestrator": {"name": f"{name}_orchestrator", "flavor": "local"},
+            "artifact_store": {"name": f"{name}_store", "flavor": "local"},
+        },
+    }
+
+
+def test_applying_local_stack_twice_changes_nothing(zenml_client: Any) -> None:
+    apply_stack(REPO_ROOT / "stacks" / "local.yaml", activate=False)
+    first = zenml_client.get_stack("local")
+    ids = {t: [c.id for c in cs] for t, cs in first.components.items()}
+    apply_stack(REPO_ROOT / "stacks" / "local.yaml", activate=False)
+    second = zenml_client.get_stack("local")
+    assert second.id == first.id
+    assert {t: [c.id for c in cs] for t, cs in second.components.items()} == ids
+    assert {str(t) for t in ids} >= {
+        "orchestrator",
+        "artifact_store",
+        "experiment_tracker",
+        "model_registry",
+        "model_deployer",
+        "data_validator",
+    }
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key"),
+    [
+        (
+            lambda s: s["components"].update(
+                {"experiment_tracker": {"name": "bad_tracker", "flavor": "no_such_flavor"}}
+            ),
+            "components.experiment_tracker.flavor",
+        ),
+        (
+            lambda s: s["components"].update(
+                {"container_registry": {"name": "bad_registry", "flavor": "default"}}
+            ),
+            "components.container_registry.configuration.uri",
+        ),
+        (
+            lambda s: s["components"].update(
+                {
+                    "experiment_tracker": {
+                        "name": "bad_tracker",
+                        "flavor": "mlflow",
+                        "configuration": {
+                            "tracking_uri": "http://127.0.0.1:5000",
+                            "tracking_password": "hunter2",
+                        },
+                    }
+                }
+            ),
+            "components.experiment_tracker.configuration.tracking_password",
+        ),
+        (
+            lambda s: s["components"]["artifact_store"].update({"configuration": {"pth": "/x"}}),
+            "components.artifact_store.configuration.pth",
+        ),
+        (lambda s: s.update({"stack_name": "oops"}), "stack_name"),
+        (
+            lambda s: s["components"].update({"orchestrater": s["components"]["orchestrator"]}),
+            "components.orchestrater",
+        ),
+    ],
+    ids=[
+        "unknown-flavor",
+        "missing-required-setting",
+        "plain-text-secret",
+        "unknown-setting",
+        "unknown-top-level-key",
+        "unknown-component-type",
+    ],
+)
+def test_bad_stack_file_is_refused_before_registering(
+    zenml_client: Any, tmp_path: Path, mutate: Any, key: str
+) -> None:
+    spec = _base("refused")
+    mutate(spec)
+    path = _write(tmp_path, spec)
+    with pytest.raises(StackSpecError) as err:
+        apply_stack(path, activate=False)
+    assert str(path) in str(err.value)
+    assert f"key '{key}'" in str(err.value)
+    with pytest.raises(KeyError):
+        zenml_client.get_stack("refused")
+    for component in ("refused_orchestrator", "refused_store"):
+        assert not zenml_client.list_stack_components(name=component).items
