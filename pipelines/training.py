@@ -1,4 +1,4 @@
-"""Training pipeline: ingest → validate → split → train → evaluate → register.
+"""Training pipeline: ingest → validate → split → train → evaluate → register → promote.
 
 Run it with::
 
@@ -14,20 +14,24 @@ from pathlib import Path
 from typing import Any
 
 from zenml import Model, pipeline
+from zenml.utils import source_utils
 
 from steps.data.ingest_data import ingest_data
 from steps.data.split_data import split_data
 from steps.data.validate_data import validate_data
 from steps.evaluation.evaluate_model import evaluate_model
+from steps.promotion.promote_model import promote_model
 from steps.registry.register_model import register_model
 from steps.training.train_model import train_model
 from tabular_classifier.config import (
-    SplitConfig,
     config_to_dict,
     load_data_config,
     load_model_config,
+    load_split_config,
+    resolve_path,
 )
 from tabular_classifier.data_version import file_md5
+from tabular_classifier.promotion import load_promotion_policy
 
 DEFAULT_MODEL_NAME = "tabular_classifier"
 
@@ -38,6 +42,7 @@ def training_pipeline(
     model_config_path: str = "configs/models-configs/model_config_001.yaml",
     split: dict[str, Any] | None = None,
     model_name: str = DEFAULT_MODEL_NAME,
+    promotion: dict[str, Any] | None = None,
 ) -> None:
     """Train, evaluate and register a binary classifier on a CSV or Parquet table.
 
@@ -47,15 +52,28 @@ def training_pipeline(
         model_config_path: A versioned model config YAML under ``configs/models-configs/``.
         split: ``test_size``, ``val_size``, ``random_state`` (defaults 0.2, 0.2, 42).
         model_name: The ZenML model (and MLflow registered model) the new version belongs to.
+        promotion: The promotion policy (``metric``, ``min_accuracy``, ``min_roc_auc``,
+            ``min_improvement``); see ``tabular_classifier.promotion.PromotionPolicy``.
 
     Raises:
         ConfigError: At compile time, if the model config or the data block is invalid.
     """
+    # Relative paths work from the repository root and from any directory inside it.
+    roots = [source_utils.get_source_root()]
     data_cfg = load_data_config(data, source="pipeline parameter 'data'")
+    data_cfg = data_cfg.model_copy(update={"path": resolve_path(data_cfg.path, roots)})
+    model_config_path = resolve_path(model_config_path, roots)
     model_cfg, model_cfg_sha256 = load_model_config(model_config_path)
-    split_cfg = SplitConfig.model_validate(split or {})
+    split_cfg = load_split_config(split, source="pipeline parameter 'split'")
+    policy = load_promotion_policy(promotion, source="pipeline parameter 'promotion'")
     data_dict = config_to_dict(data_cfg)
-    fingerprint = file_md5(data_cfg.path) if Path(data_cfg.path).is_file() else None
+    data_file = Path(data_cfg.path)
+    # Part of ingest_data's cache key: new bytes, or starting to track them with DVC, re-ingest.
+    fingerprint = (
+        f"{file_md5(data_file)}:dvc={data_file.with_name(data_file.name + '.dvc').is_file()}"
+        if data_file.is_file()
+        else None
+    )
 
     raw_data, data_version = ingest_data(data_config=data_dict, data_fingerprint=fingerprint)
     feature_schema = validate_data(raw_data=raw_data, data_config=data_dict)
@@ -75,7 +93,7 @@ def training_pipeline(
         model_config_sha256=model_cfg_sha256,
     )
     report, reference = evaluate_model(classifier=classifier, train_split=train, test_split=test)
-    register_model.with_options(
+    registration = register_model.with_options(
         model=Model(
             name=model_name,
             description="PyTorch MLP binary classifier for tabular data",
@@ -87,4 +105,11 @@ def training_pipeline(
         reference_data=reference,
         data_version=data_version,
         feature_schema=feature_schema,
+    )
+    promote_model(
+        registration=registration,
+        classifier=classifier,
+        evaluation_report=report,
+        test_split=test,
+        promotion_policy=policy.model_dump(),
     )

@@ -62,6 +62,10 @@ def log_pyfunc_model(
         mlflow.exceptions.MlflowException: If logging fails (no active run, store error).
     """
     example = report.smoke_frame().head(5)
+    # Numeric features are doubles in the signature, whatever pandas inferred for the sample
+    # (int64 would make MLflow refuse nulls and floats, which the model imputes and accepts).
+    for column in classifier.schema.numeric_features:
+        example[column] = example[column].astype("float64")
     output = pd.DataFrame(
         {
             "probability": pd.Series(report.smoke_probabilities[: len(example)], dtype="float64"),

@@ -6,7 +6,7 @@ instead of being silently ignored.
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -49,6 +49,8 @@ class DataConfig(BaseModel):
         numeric_features: Columns to treat as numeric, or None to infer them.
         categorical_features: Columns to one-hot encode, or None to infer them.
         drop_columns: Columns to ignore (identifiers, leakage).
+        na_values: Extra strings read as missing values in CSV files (e.g. ``" "``, ``"?"``),
+            on top of pandas' defaults (``""``, ``"NA"``, ``"NaN"``, ``"null"``, ...).
         file_format: ``"csv"`` or ``"parquet"``; None infers it from the file suffix.
     """
 
@@ -60,6 +62,7 @@ class DataConfig(BaseModel):
     numeric_features: list[str] | None = None
     categorical_features: list[str] | None = None
     drop_columns: list[str] = Field(default_factory=list)
+    na_values: list[str] = Field(default_factory=list)
     file_format: FileFormat | None = None
 
     @field_validator("numeric_features")
@@ -284,6 +287,38 @@ def load_data_config(raw: Mapping[str, Any] | str | Path, source: str = "<inline
         return DataConfig.model_validate(document)
     except ValidationError as exc:
         raise _config_error(source, exc) from exc
+
+
+def load_split_config(raw: Mapping[str, Any] | None, source: str = "<inline>") -> SplitConfig:
+    """Validate a split block (``test_size``, ``val_size``, ``random_state``).
+
+    Raises:
+        ConfigError: Naming ``source`` and the offending key.
+    """
+    try:
+        return SplitConfig.model_validate(dict(raw or {}))
+    except ValidationError as exc:
+        raise _config_error(source, exc) from exc
+
+
+def resolve_path(path: str, roots: Sequence[str | Path]) -> str:
+    """Find a relative path under the first root that has it.
+
+    Args:
+        path: A file path; absolute paths and paths that exist as given are returned as is.
+        roots: Directories to try in order (e.g. the repository root).
+
+    Returns:
+        ``path`` unchanged if it exists (or none of the roots has it), else the absolute path
+        under the first root that has it.
+    """
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.exists():
+        return path
+    for root in roots:
+        if (Path(root) / candidate).exists():
+            return str((Path(root) / candidate).resolve())
+    return path
 
 
 def config_to_dict(cfg: BaseModel) -> dict[str, Any]:

@@ -160,13 +160,13 @@ def _csv_header(path: Path, source: str) -> list[str]:
     return header
 
 
-def _read_csv(path: Path, source: str) -> pd.DataFrame:
+def _read_csv(path: Path, source: str, na_values: list[str]) -> pd.DataFrame:
     # pandas renames a repeated header ("a", "a" becomes "a", "a.1"), hiding the duplicate, so
     # the header is read separately to catch it.
     _raise_on_duplicates(_csv_header(path, source), source)
     try:
         # low_memory=False: chunked type inference gives a column mixed dtypes on large files.
-        return pd.read_csv(path, low_memory=False)
+        return pd.read_csv(path, low_memory=False, na_values=na_values or None)
     except pd.errors.EmptyDataError as exc:
         raise DataValidationError(source, None, "the file is empty (no columns)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
@@ -210,16 +210,42 @@ def load_table(cfg: DataConfig) -> pd.DataFrame:
             regular file, empty (0 bytes, no header, or no data rows) or unreadable, or if a
             column name appears twice (the message names the duplicated column).
     """
-    source = cfg.path
-    file_format = cfg.resolved_file_format()
-    path = Path(cfg.path)
+    return read_table(cfg.path, cfg.resolved_file_format(), cfg.na_values)
+
+
+def read_table(
+    path_name: str, file_format: str | None = None, na_values: list[str] | None = None
+) -> pd.DataFrame:
+    """Read a CSV or Parquet file with the same checks as :func:`load_table`.
+
+    Args:
+        path_name: The file; used verbatim as the source in error messages.
+        file_format: ``"csv"`` or ``"parquet"``; None infers it from the suffix.
+        na_values: Extra strings read as missing values (CSV only).
+
+    Returns:
+        The table, with a RangeIndex.
+
+    Raises:
+        DataValidationError: As :func:`load_table`.
+    """
+    if file_format is None:
+        file_format = DataConfig(
+            path=path_name, target="_", positive_label="_"
+        ).resolved_file_format()
+    source = path_name
+    path = Path(path_name)
     if not path.exists():
         raise DataValidationError(source, None, "file not found")
     if not path.is_file():
         raise DataValidationError(source, None, "not a regular file")
     if path.stat().st_size == 0:
         raise DataValidationError(source, None, "the file is empty (0 bytes)")
-    frame = _read_csv(path, source) if file_format == "csv" else _read_parquet(path, source)
+    frame = (
+        _read_csv(path, source, list(na_values or []))
+        if file_format == "csv"
+        else _read_parquet(path, source)
+    )
     if len(frame) == 0:
         raise DataValidationError(source, None, "the file has a header but no data rows")
     return frame
@@ -260,7 +286,9 @@ def _check_numeric(series: pd.Series, source: str, column: str) -> None:
                 source,
                 column,
                 f"non-numeric value {_to_python(series.iloc[first])!r} at row "
-                f"{_to_python(series.index[first])}{total}",
+                f"{_to_python(series.index[first])}{total} (rows count from 0, header "
+                "excluded; list placeholder strings such as ' ' or '?' under data.na_values "
+                "to read them as missing)",
             )
         values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     infinite = np.isinf(values)
@@ -295,7 +323,12 @@ def _resolve_labels(
             source,
             target,
             f"positive_label {positive_label!r} is absent from the target, whose classes are "
-            f"{classes[0]!r} and {classes[1]!r}",
+            f"{classes[0]!r} and {classes[1]!r}"
+            + (
+                " (YAML reads unquoted yes/no/true/false/on/off as booleans: quote the label)"
+                if isinstance(positive_label, bool)
+                else ""
+            ),
         )
     index = keys.index(wanted)
     return classes[index], classes[1 - index]

@@ -133,6 +133,11 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return out.stdout.strip()
 
 
+def resolve_git_commit(start: str | Path = ".") -> str:
+    """``git rev-parse HEAD`` of the checkout containing ``start``, or ``"unknown"``."""
+    return _git(["rev-parse", "HEAD"], Path(start).resolve()) or "unknown"
+
+
 def resolve_data_version(path: str | Path) -> DataVersion:
     """Hash a data file and check it against its DVC pointer file, if it has one.
 
@@ -149,7 +154,10 @@ def resolve_data_version(path: str | Path) -> DataVersion:
     file_path = Path(path)
     if not file_path.is_file():
         raise DataValidationError(
-            str(path), None, "file not found (for DVC-tracked data run `dvc pull`)"
+            str(path),
+            None,
+            "file not found (for the quickstart data run `uv run python -m "
+            "scripts.materialize_data`; for other DVC-tracked data, `dvc pull`)",
         )
     md5 = file_md5(file_path)
     dvc_file = file_path.with_name(file_path.name + ".dvc")

@@ -9,6 +9,7 @@ import pandas as pd
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
+from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.config import load_data_config
 from tabular_classifier.data import load_table
@@ -17,7 +18,7 @@ from tabular_classifier.data_version import resolve_data_version
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, cache_policy=ML_CODE)
 def ingest_data(
     data_config: dict[str, Any], data_fingerprint: str | None = None
 ) -> tuple[Annotated[pd.DataFrame, "raw_data"], Annotated[dict[str, Any], "data_version"]]:

@@ -8,13 +8,14 @@ import mlflow
 import pandas as pd
 from zenml import log_metadata, step
 
+from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.config import SplitConfig, load_data_config
 from tabular_classifier.data import FeatureSchema
 from tabular_classifier.data import split_data as split_frame
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, cache_policy=ML_CODE)
 def split_data(
     raw_data: pd.DataFrame,
     feature_schema: dict[str, Any],

@@ -9,6 +9,7 @@ import pandas as pd
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
+from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.config import load_data_config
 from tabular_classifier.data import validate_and_infer_schema
@@ -16,7 +17,7 @@ from tabular_classifier.data import validate_and_infer_schema
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, cache_policy=ML_CODE)
 def validate_data(
     raw_data: pd.DataFrame, data_config: dict[str, Any]
 ) -> Annotated[dict[str, Any], "feature_schema"]:

@@ -12,6 +12,7 @@ import pandas as pd
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
+from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.evaluation import EvaluationReport, evaluate, reference_predictions
 from tabular_classifier.predictor import ModelBundle, Predictor
@@ -19,7 +20,7 @@ from tabular_classifier.predictor import ModelBundle, Predictor
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, cache_policy=ML_CODE)
 def evaluate_model(
     classifier: ModelBundle, train_split: pd.DataFrame, test_split: pd.DataFrame
 ) -> tuple[

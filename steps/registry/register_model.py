@@ -10,40 +10,30 @@ is deleted again before the error propagates.
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 import mlflow
 import pandas as pd
 from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
-from zenml.config import CachePolicy
 from zenml.logger import get_logger
 from zenml.model.utils import link_artifact_version_to_model_version
 from zenml.model_registries.base_model_registry import ModelRegistryModelMetadata
 
 from serving.mlflow_model import log_pyfunc_model
+from steps.caching import NEVER_CACHE
 from steps.tracking import record_failure
+from tabular_classifier.data_version import resolve_git_commit
 from tabular_classifier.evaluation import EvaluationReport
 from tabular_classifier.predictor import ModelBundle
 
 logger = get_logger(__name__)
 
 
-def _fresh_cache_key() -> str:
-    """A new value on every call: registration must never be served from ZenML's cache.
-
-    ``enable_cache=False`` alone is not enough: a run config's top-level ``enable_cache: true``
-    overrides every step's own setting, and a cached registration would create an empty model
-    version with nothing registered.
-    """
-    return uuid.uuid4().hex
-
-
 @step(
     experiment_tracker=True,
     enable_cache=False,
-    cache_policy=CachePolicy.model_validate({"cache_func": _fresh_cache_key}),
+    cache_policy=NEVER_CACHE,
 )
 def register_model(
     classifier: ModelBundle,
@@ -78,6 +68,8 @@ def register_model(
         registry = Client().active_stack.model_registry
         registered_version = None
         try:
+            _check_same_data_contract(model_version, feature_schema)
+            _log_run_context(classifier, data_version)
             model_info = log_pyfunc_model(classifier, evaluation_report, version_name)
             run = mlflow.active_run()
             run_id = run.info.run_id if run else ""
@@ -147,6 +139,55 @@ def register_model(
             registration["registered_version"],
         )
         return registration
+
+
+def _check_same_data_contract(model_version: Any, feature_schema: dict[str, Any]) -> None:
+    """Refuse to add a version trained on another data contract to an existing model.
+
+    Raises:
+        RuntimeError: If the model's latest other version has a different target, positive
+            label or feature set.
+    """
+    others = [
+        v
+        for v in Client()
+        .list_model_versions(model_version.model.id, sort_by="desc:number", size=5)
+        .items
+        if v.id != model_version.id
+    ]
+    for other in others:
+        previous = other.run_metadata.get("feature_schema")
+        if not isinstance(previous, dict):
+            continue
+        keys = ("target", "positive_label", "numeric_features", "categorical_features")
+        changed = [k for k in keys if previous.get(k) != feature_schema.get(k)]
+        if changed:
+            raise RuntimeError(
+                f"model '{model_version.model.name}' version {other.number} was trained on a "
+                f"different data contract ({', '.join(changed)} differ); give this data its "
+                "own `model_name` (and experiment name) in the run config"
+            )
+        return
+
+
+def _log_run_context(classifier: ModelBundle, data_version: dict[str, Any]) -> None:
+    """Params and lineage tags on this MLflow run, also when training came from the cache."""
+    params = classifier.model_config.model_dump(mode="json")
+    params.pop("description", None)
+    params["hidden_sizes"] = ",".join(str(h) for h in classifier.model_config.hidden_sizes)
+    params["n_features_out"] = classifier.preprocessor.n_features_out
+    params["model_config_file"] = str(classifier.extra.get("model_config_file", ""))
+    mlflow.log_params(params)
+    commit = resolve_git_commit()
+    mlflow.set_tags(
+        {
+            "git_commit": commit,
+            "data.path": str(data_version.get("path", "")),
+            "data.md5": str(data_version.get("md5", "")),
+            "data.dvc_remote": str(data_version.get("dvc_remote") or "none"),
+            "data.git_commit": str(data_version.get("git_commit", "")),
+        }
+    )
 
 
 def _undo_registration(registry: Any, model_version: Any, registered_version: Any) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
+from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.config import ModelConfig
 from tabular_classifier.data import FeatureSchema, encode_target
@@ -32,7 +33,7 @@ def _log_epoch(record: EpochRecord) -> None:
     )
 
 
-@step(experiment_tracker=True)
+@step(experiment_tracker=True, cache_policy=ML_CODE)
 def train_model(
     train_split: pd.DataFrame,
     validation_split: pd.DataFrame,

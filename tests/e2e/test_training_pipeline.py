@@ -24,6 +24,18 @@ def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
+def _quickstart_run(zenml_client: Any) -> Any:
+    """The first training run of the session: the README's first command."""
+    runs = zenml_client.list_pipeline_runs(
+        pipeline_name="training_pipeline", sort_by="asc:created", size=1
+    )
+    return runs.items[0]
+
+
+def _quickstart_version(zenml_client: Any) -> Any:
+    return zenml_client.get_model_version(MODEL_NAME, "1")
+
+
 def _latest_run(zenml_client: Any, status: str | None = None) -> Any:
     runs = zenml_client.list_pipeline_runs(
         pipeline_name="training_pipeline",
@@ -48,7 +60,7 @@ def _mlflow_run_for(mlflow_client: Any, zenml_run: Any) -> Any:
 def test_quickstart_trains_and_registers(
     quickstart: subprocess.CompletedProcess[str], zenml_client: Any, mlflow_client: Any
 ) -> None:
-    run = _latest_run(zenml_client)
+    run = _quickstart_run(zenml_client)
     assert str(run.status) in ("completed", "ExecutionStatus.COMPLETED")
     mlrun = _mlflow_run_for(mlflow_client, run)
     assert mlrun.info.status == "FINISHED"
@@ -94,9 +106,7 @@ def test_quickstart_trains_and_registers(
 
 
 def test_model_version_has_metadata_and_artifacts(zenml_client: Any) -> None:
-    versions = zenml_client.list_model_versions(MODEL_NAME, sort_by="desc:number").items
-    assert versions, "no ZenML model version"
-    mv = zenml_client.get_model_version(MODEL_NAME, versions[0].number)
+    mv = _quickstart_version(zenml_client)
     metadata = mv.run_metadata
     assert metadata["test_roc_auc"] > 0.95
     assert metadata["model_config_name"] == "production"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -34,6 +35,16 @@ OFFLINE_ENV = {
 os.environ.update(OFFLINE_ENV)
 os.environ["ZENML_CONFIG_PATH"] = str(ZENML_HOME)
 os.environ["ZENML_REPOSITORY_PATH"] = str(WORKTREE)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# The gateway of these tests must not collide with a user's gateway on the default port.
+os.environ["TABULAR_GATEWAY_PORT"] = str(_free_port())
 
 _IGNORED = shutil.ignore_patterns(
     ".venv",
@@ -70,31 +81,31 @@ class Workspace:
             timeout=timeout,
         )
         if check and result.returncode != 0:
-            raise AssertionError(
-                f"{' '.join(args)} exited {result.returncode}\n"
-                f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+            # Drop rich's boxed traceback frames: the messages are what matter.
+            out = "\n".join(
+                line
+                for line in (result.stdout + result.stderr).splitlines()
+                if not line.lstrip().startswith(("│", "╭", "╰"))
             )
+            raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n{out[-8000:]}")
         return result
 
     def zenml_pipeline_run(
-        self, config: Path | str, check: bool = True
+        self,
+        config: Path | str,
+        check: bool = True,
+        pipeline: str = "pipelines.training.training_pipeline",
     ) -> subprocess.CompletedProcess[str]:
-        """``zenml pipeline run pipelines.training.training_pipeline -c CONFIG``."""
-        return self.run(
-            "zenml",
-            "pipeline",
-            "run",
-            "pipelines.training.training_pipeline",
-            "-c",
-            str(config),
-            check=check,
-        )
+        """``zenml pipeline run PIPELINE -c CONFIG``."""
+        return self.run("zenml", "pipeline", "run", pipeline, "-c", str(config), check=check)
 
-    def write_config(self, name: str, overrides: dict[str, Any]) -> Path:
-        """Write a copy of configs/training.yaml with top-level / parameter overrides."""
+    def write_config(
+        self, name: str, overrides: dict[str, Any], base_config: str = "training.yaml"
+    ) -> Path:
+        """Write a copy of configs/BASE_CONFIG with top-level / parameter overrides."""
         import yaml
 
-        base = yaml.safe_load((self.root / "configs" / "training.yaml").read_text())
+        base = yaml.safe_load((self.root / "configs" / base_config).read_text())
         for key, value in overrides.items():
             if key == "parameters":
                 base["parameters"].update(value)
