@@ -1,0 +1,221 @@
+"""Blue-green routing state and the gateway process that applies it.
+
+Clients always call one stable address, the gateway (``http://127.0.0.1:8765`` by default).
+The gateway forwards each request to the *active* model server listed in ``route.json``; the
+deployment pipeline starts a new server beside the old one, checks it, and then rewrites
+``route.json`` atomically (write to a temporary file, ``os.replace``). The previous server
+stays up and stays listed as *previous*, so ``python -m serving rollback`` can move traffic
+back at once.
+
+State lives in :func:`state_dir`: ``$TABULAR_SERVING_STATE`` if set, else ``serving/`` under the
+ZenML global config directory (so each ZenML store has its own routing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+# Not 8000: ZenML's local model servers take free ports counting up from 8000.
+DEFAULT_PORT = 8765
+ROUTE_FILE = "route.json"
+PID_FILE = "gateway.pid"
+LOG_FILE = "gateway.log"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One deployed model server.
+
+    Attributes:
+        model_name: The ZenML / MLflow registered model name.
+        model_version: The ZenML model version number, as a string.
+        registered_version: The MLflow registry version.
+        service_id: The ZenML service (model server) UUID, as a string.
+        url: The server's prediction URL (``.../invocations``).
+        health_url: The server's health URL (``.../ping``).
+        contract: The accepted columns (``FeatureContract.to_dict()``).
+    """
+
+    model_name: str
+    model_version: str
+    registered_version: str
+    service_id: str
+    url: str
+    health_url: str
+    contract: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """What the gateway routes to: the active server and the one kept for rollback."""
+
+    active: Route | None
+    previous: Route | None
+    updated_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        return {
+            "active": None if self.active is None else asdict(self.active),
+            "previous": None if self.previous is None else asdict(self.previous),
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RouteTable:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            active=Route(**data["active"]) if data.get("active") else None,
+            previous=Route(**data["previous"]) if data.get("previous") else None,
+            updated_at=float(data.get("updated_at", 0.0)),
+        )
+
+
+def state_dir() -> Path:
+    """The serving state directory (created if missing); see the module docstring."""
+    override = os.environ.get("TABULAR_SERVING_STATE")
+    if override:
+        path = Path(override)
+    else:
+        from zenml.config.global_config import GlobalConfiguration
+
+        path = Path(GlobalConfiguration().config_directory) / "serving"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def gateway_port() -> int:
+    """The gateway's port: ``$TABULAR_GATEWAY_PORT`` or 8765."""
+    return int(os.environ.get("TABULAR_GATEWAY_PORT", DEFAULT_PORT))
+
+
+def gateway_url(port: int | None = None) -> str:
+    """The stable client address, e.g. ``http://127.0.0.1:8765``."""
+    return f"http://{DEFAULT_HOST}:{port or gateway_port()}"
+
+
+def read_routes(directory: Path | None = None) -> RouteTable:
+    """Read ``route.json``; an empty table if there is none yet."""
+    path = (directory or state_dir()) / ROUTE_FILE
+    if not path.is_file():
+        return RouteTable(active=None, previous=None, updated_at=0.0)
+    return RouteTable.from_dict(json.loads(path.read_text()))
+
+
+def write_routes(table: RouteTable, directory: Path | None = None) -> None:
+    """Replace ``route.json`` atomically: readers see the old table or the new one, never half.
+
+    Args:
+        table: The new routing table.
+        directory: The state directory (default :func:`state_dir`).
+    """
+    target = (directory or state_dir()) / ROUTE_FILE
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".route-", suffix=".json")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(table.to_dict(), handle, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+
+
+def _get(url: str, timeout: float) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+def gateway_alive(port: int | None = None, timeout: float = 1.0) -> bool:
+    """Whether a gateway answers on the port (any HTTP status counts as alive)."""
+    return _get(f"{gateway_url(port)}/health", timeout) != 0
+
+
+def start_gateway(
+    port: int | None = None, directory: Path | None = None, timeout: float = 30.0
+) -> int:
+    """Start the gateway as a background process, unless one already answers.
+
+    Args:
+        port: The port (default :func:`gateway_port`); it binds to 127.0.0.1 only.
+        directory: The state directory (default :func:`state_dir`).
+        timeout: Seconds to wait for it to answer.
+
+    Returns:
+        The gateway's process id (0 if one was already running and not started here).
+
+    Raises:
+        RuntimeError: If it does not answer within ``timeout`` seconds.
+    """
+    port = port or gateway_port()
+    directory = directory or state_dir()
+    if gateway_alive(port):
+        return 0
+    log = open(directory / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "serving.gateway",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(directory),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=str(Path(__file__).resolve().parents[1]),
+    )
+    (directory / PID_FILE).write_text(str(process.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"gateway exited with code {process.returncode}; see {directory / LOG_FILE}"
+            )
+        if gateway_alive(port, timeout=0.5):
+            return process.pid
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"gateway did not answer on port {port} within {timeout} s")
+
+
+def stop_gateway(directory: Path | None = None, timeout: float = 10.0) -> bool:
+    """Stop the gateway started by :func:`start_gateway`.
+
+    Returns:
+        Whether a running gateway was stopped.
+    """
+    pid_path = (directory or state_dir()) / PID_FILE
+    if not pid_path.is_file():
+        return False
+    pid = int(pid_path.read_text())
+    pid_path.unlink()
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.killpg(pid, signal.SIGKILL)
+    return True
