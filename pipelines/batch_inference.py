@@ -1,0 +1,30 @@
+"""Batch inference pipeline: score a CSV/Parquet batch with the production model version.
+
+Run it with::
+
+    zenml pipeline run pipelines.batch_inference.batch_inference_pipeline -c CONFIG
+
+with ``CONFIG`` = ``configs/batch_inference.yaml``.
+"""
+
+from __future__ import annotations
+
+from zenml import pipeline
+
+from steps.inference.load_batch import load_batch
+from steps.inference.log_predictions import log_predictions
+from steps.inference.score_batch import score_batch
+
+
+@pipeline(name="batch_inference_pipeline", enable_cache=False)
+def batch_inference_pipeline(path: str, model_name: str, version: str | None = None) -> None:
+    """Score ``path`` and append the predictions to the prediction log.
+
+    Args:
+        path: The batch file (CSV or Parquet) with the model's feature columns.
+        model_name: The ZenML model name.
+        version: A model version number; default: the production version.
+    """
+    batch = load_batch(path=path)
+    predictions = score_batch(inference_batch=batch, model_name=model_name, version=version)
+    log_predictions(predictions=predictions)

@@ -1,0 +1,392 @@
+"""Promotion, blue-green deployment, serving over HTTP and rollback, on real local servers.
+
+The deployment pipeline starts real MLflow model servers through ZenML's MLflow model deployer
+and the gateway on a free port; the module's finalizer stops all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.e2e.workspace import Workspace
+
+pytestmark = pytest.mark.e2e
+
+MODEL_NAME = "breast_cancer_classifier"
+DEPLOY = "pipelines.deployment.deployment_pipeline"
+
+
+def _gateway() -> str:
+    return f"http://127.0.0.1:{os.environ['TABULAR_GATEWAY_PORT']}"
+
+
+def _post(body: bytes, timeout: float = 10.0) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        f"{_gateway()}/invocations", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _payload(frame: Any) -> bytes:
+    return json.dumps(
+        {"dataframe_split": {"columns": list(frame.columns), "data": frame.values.tolist()}}
+    ).encode()
+
+
+def _deploy(workspace: Workspace, version: str | None, check: bool = True) -> Any:
+    config = workspace.write_config(
+        f"deploy_{version}", {"parameters": {"version": version}}, base_config="deployment.yaml"
+    )
+    return workspace.zenml_pipeline_run(config, check=check, pipeline=DEPLOY)
+
+
+def _versions(zenml_client: Any) -> list[Any]:
+    return zenml_client.list_model_versions(MODEL_NAME, sort_by="asc:number", size=100).items
+
+
+@pytest.fixture(scope="module")
+def model_versions(
+    workspace: Workspace, quickstart: subprocess.CompletedProcess[str], zenml_client: Any
+) -> Iterator[dict[str, str]]:
+    """production (quickstart), cached (training served from cache) and baseline versions."""
+    production = zenml_client.get_model_version(MODEL_NAME, "production")
+    workspace.zenml_pipeline_run("configs/training.yaml")
+    cached = _versions(zenml_client)[-1]
+    cached_run = zenml_client.list_pipeline_runs(
+        pipeline_name="training_pipeline", sort_by="desc:created", size=1
+    ).items[0]
+    baseline_config = workspace.write_config(
+        "training_baseline",
+        {
+            "parameters": {
+                "model_config_path": "configs/models-configs/model_config_000.yaml",
+                # Keep it out of production so that "production" stays the quickstart's model.
+                "promotion": {"min_improvement": 1.0},
+            }
+        },
+    )
+    workspace.zenml_pipeline_run(baseline_config)
+    baseline = _versions(zenml_client)[-1]
+    yield {
+        "production": str(production.number),
+        "cached": str(cached.number),
+        "baseline": str(baseline.number),
+        "cached_run": str(cached_run.id),
+    }
+    workspace.run("python", "-m", "release", "stop", check=False)
+    deployer = zenml_client.active_stack.model_deployer
+    for service in deployer.find_model_server():
+        deployer.delete_model_server(service.uuid, force=True)
+
+
+def test_first_candidate_was_promoted_with_aliases(
+    model_versions: dict[str, str], zenml_client: Any, mlflow_client: Any
+) -> None:
+    production = zenml_client.get_model_version(MODEL_NAME, "production")
+    promotion = production.run_metadata["promotion"]
+    assert promotion["promote"] is True
+    assert promotion["metric"] == "test_roc_auc"
+    registered = production.run_metadata["registration"]["registered_version"]
+    assert (
+        str(mlflow_client.get_model_version_by_alias(MODEL_NAME, "champion").version) == registered
+    )
+    kept = zenml_client.get_model_version(MODEL_NAME, model_versions["cached"])
+    decision = kept.run_metadata["promotion"]
+    assert decision["promote"] is False
+    assert "does not beat production" in decision["reason"]
+    assert decision["production_value"] == decision["candidate_value"]
+    assert str(kept.stage) != "production"
+
+
+def test_deploy_production_and_predict_over_http(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
+) -> None:
+    _deploy(workspace, None)
+    version = zenml_client.get_model_version(MODEL_NAME, model_versions["production"])
+    report = version.get_artifact("evaluation_report").load()
+    status, body = _post(_payload(report.smoke_frame()))
+    assert status == 200, body
+    assert body["model_version"] == model_versions["production"]
+    served = np.array([p["probability"] for p in body["predictions"]])
+    np.testing.assert_allclose(served, report.smoke_probabilities, rtol=0, atol=1e-6)
+    assert {p["label"] for p in body["predictions"]} <= {"0", "1"}
+    metrics = urllib.request.urlopen(f"{_gateway()}/metrics").read().decode()
+    assert f'gateway_predictions_total{{model_version="{model_versions["production"]}"}}' in metrics
+
+
+def test_deploys_a_version_whose_training_was_cached(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
+) -> None:
+    version = zenml_client.get_model_version(MODEL_NAME, model_versions["cached"])
+    run = zenml_client.get_pipeline_run(model_versions["cached_run"])
+    assert str(run.steps["train_model"].status) in ("cached", "ExecutionStatus.CACHED")
+    _deploy(workspace, model_versions["cached"])
+    report = version.get_artifact("evaluation_report").load()
+    status, body = _post(_payload(report.smoke_frame()))
+    assert status == 200 and body["model_version"] == model_versions["cached"]
+
+
+def test_blue_green_switch_under_load_fails_no_request(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
+) -> None:
+    report = (
+        zenml_client.get_model_version(MODEL_NAME, model_versions["baseline"])
+        .get_artifact("evaluation_report")
+        .load()
+    )
+    body = _payload(report.smoke_frame().head(3))
+    results: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        deadline = time.monotonic() + 300
+        while not stop.is_set() and time.monotonic() < deadline and len(results) < 20000:
+            try:
+                status, answer = _post(body, timeout=10)
+                results.append((status, str(answer.get("model_version"))))
+            except Exception as exc:  # noqa: BLE001 - every failure counts
+                results.append((0, repr(exc)))
+            time.sleep(0.01)
+
+    before = _post(body)[1]["model_version"]
+    thread = threading.Thread(target=load)
+    thread.start()
+    try:
+        _deploy(workspace, model_versions["baseline"])
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        thread.join()
+    failures = [r for r in results if r[0] != 200]
+    assert not failures, failures[:5]
+    served = [v for _, v in results]
+    assert len(served) > 20
+    assert served[0] == before and served[-1] == model_versions["baseline"]
+    status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    assert status["active"]["model_version"] == model_versions["baseline"]
+    assert status["previous"]["model_version"] == before
+
+
+def test_rollback_restores_the_previous_version(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any, mlflow_client: Any
+) -> None:
+    status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    previous = status["previous"]["model_version"]
+    workspace.run("python", "-m", "release", "rollback")
+    version = zenml_client.get_model_version(MODEL_NAME, previous)
+    report = version.get_artifact("evaluation_report").load()
+    code, body = _post(_payload(report.smoke_frame()))
+    assert code == 200 and body["model_version"] == previous
+    np.testing.assert_allclose(
+        [p["probability"] for p in body["predictions"]], report.smoke_probabilities, atol=1e-6
+    )
+    assert str(zenml_client.get_model_version(MODEL_NAME, "production").number) == previous
+    registered = version.run_metadata["registration"]["registered_version"]
+    assert (
+        str(mlflow_client.get_model_version_by_alias(MODEL_NAME, "champion").version) == registered
+    )
+
+
+def _tamper_with_mlflow_model(mlflow_client: Any, registered_version: str) -> dict[Path, bytes]:
+    """Shift the served model's scaling means, keeping the bundle's checksums consistent.
+
+    Returns the original bytes of the changed files, to put back afterwards.
+    """
+    import mlflow
+    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+
+    mlflow.set_tracking_uri(mlflow_client.tracking_uri)
+    mlflow.set_registry_uri(mlflow_client.tracking_uri)
+    uri = ModelsArtifactRepository.get_underlying_uri(f"models:/{MODEL_NAME}/{registered_version}")
+    root = Path(uri.removeprefix("file://"))
+    pre_path = next(root.rglob("bundle/preprocessor.json"))
+    meta_path = pre_path.with_name("metadata.json")
+    originals = {pre_path: pre_path.read_bytes(), meta_path: meta_path.read_bytes()}
+    pre = json.loads(pre_path.read_text())
+    pre["means"] = [m + 1.0 for m in pre["means"]]
+    pre_bytes = json.dumps(pre).encode()
+    pre_path.write_bytes(pre_bytes)
+    meta = json.loads(meta_path.read_text())
+    meta["checksums"]["preprocessor.json"] = hashlib.sha256(pre_bytes).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+    return originals
+
+
+def test_failed_smoke_test_keeps_the_old_version_serving(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any, mlflow_client: Any
+) -> None:
+    before = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    active = before["active"]["model_version"]
+    candidates = [model_versions[k] for k in ("production", "cached", "baseline")]
+    target = next(v for v in candidates if v not in {active, before["previous"]["model_version"]})
+    version = zenml_client.get_model_version(MODEL_NAME, target)
+    originals = _tamper_with_mlflow_model(
+        mlflow_client, version.run_metadata["registration"]["registered_version"]
+    )
+    servers_before = len(zenml_client.active_stack.model_deployer.find_model_server())
+    try:
+        result = _deploy(workspace, target, check=False)
+    finally:
+        for path, content in originals.items():
+            path.write_bytes(content)
+    assert result.returncode != 0
+    assert "smoke test: probabilities differ" in result.stdout + result.stderr
+    after = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    assert after["active"] == before["active"] and after["previous"] == before["previous"]
+    report = (
+        zenml_client.get_model_version(MODEL_NAME, active).get_artifact("evaluation_report").load()
+    )
+    code, body = _post(_payload(report.smoke_frame()))
+    assert code == 200 and body["model_version"] == active
+    assert len(zenml_client.active_stack.model_deployer.find_model_server()) == servers_before
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status", "needle"),
+    [
+        (lambda cols, rows: b"{not json", 400, "malformed JSON"),
+        (
+            lambda cols, rows: {
+                "dataframe_split": {"columns": cols[1:], "data": [r[1:] for r in rows]}
+            },
+            422,
+            "missing columns: ['mean radius']",
+        ),
+        (
+            lambda cols, rows: {
+                "dataframe_split": {
+                    "columns": [*cols, "patient_id"],
+                    "data": [[*r, 7] for r in rows],
+                }
+            },
+            422,
+            "unexpected columns: ['patient_id']",
+        ),
+        (
+            lambda cols, rows: {
+                "dataframe_split": {"columns": cols, "data": [["abc", *r[1:]] for r in rows]}
+            },
+            422,
+            "column 'mean radius': non-numeric value 'abc' at row 0",
+        ),
+        (
+            lambda cols, rows: json.dumps(
+                {
+                    "dataframe_split": {
+                        "columns": cols,
+                        "data": [[float("nan"), *r[1:]] for r in rows],
+                    }
+                }
+            ).encode(),
+            422,
+            "column 'mean radius': nan at row 0",
+        ),
+        (lambda cols, rows: {"dataframe_split": {"columns": cols, "data": []}}, 422, "empty batch"),
+        (
+            lambda cols, rows: {"dataframe_split": {"columns": cols, "data": rows[:1] * 10001}},
+            413,
+            "exceeds the limit of 10000 rows",
+        ),
+    ],
+    ids=[
+        "malformed-json",
+        "missing-column",
+        "extra-column",
+        "string-in-numeric",
+        "nan",
+        "empty-batch",
+        "oversized-batch",
+    ],
+)
+def test_bad_input_over_http_is_4xx_and_server_stays_up(
+    model_versions: dict[str, str], zenml_client: Any, mutate: Any, status: int, needle: str
+) -> None:
+    if not urllib.request.urlopen(f"{_gateway()}/health").status == 200:
+        pytest.fail("gateway not serving before the bad request")
+    report = (
+        zenml_client.get_model_version(MODEL_NAME, model_versions["production"])
+        .get_artifact("evaluation_report")
+        .load()
+    )
+    frame = report.smoke_frame()
+    body = mutate(list(frame.columns), frame.values.tolist())
+    code, answer = _post(body if isinstance(body, bytes) else json.dumps(body).encode())
+    assert code == status, answer
+    assert needle in answer["message"]
+    assert urllib.request.urlopen(f"{_gateway()}/health").status == 200
+    assert _post(_payload(frame))[0] == 200
+
+
+def _prediction_log(zenml_client: Any) -> Path:
+    from zenml.config.global_config import GlobalConfiguration
+
+    return Path(GlobalConfiguration().config_directory) / "serving" / "predictions"
+
+
+def test_batch_inference_scores_and_logs_predictions(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
+) -> None:
+    import pandas as pd
+
+    from tabular_classifier.predictor import Predictor
+
+    batch = pd.read_csv(workspace.root / "data" / "breast_cancer.csv").drop(columns=["target"])
+    batch.head(50).to_parquet(workspace.root / "data" / "batch.parquet")
+    config = workspace.write_config(
+        "batch_ok",
+        {"parameters": {"path": "data/batch.parquet"}},
+        base_config="batch_inference.yaml",
+    )
+    before = set(_prediction_log(zenml_client).glob("batch-*.parquet"))
+    workspace.zenml_pipeline_run(
+        config, pipeline="pipelines.batch_inference.batch_inference_pipeline"
+    )
+    written = set(_prediction_log(zenml_client).glob("batch-*.parquet")) - before
+    assert len(written) == 1
+    logged = pd.read_parquet(written.pop())
+    production = zenml_client.get_model_version(MODEL_NAME, "production")
+    assert len(logged) == 50
+    assert set(logged["model_version"]) == {str(production.number)}
+    assert set(logged["source"]) == {"batch"}
+    expected = Predictor(production.get_artifact("classifier").load()).predict_proba(batch.head(50))
+    np.testing.assert_array_equal(logged["probability"].to_numpy(), expected)
+
+
+def test_bad_batch_fails_and_writes_nothing(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
+) -> None:
+    import pandas as pd
+
+    batch = pd.read_csv(workspace.root / "data" / "breast_cancer.csv").drop(
+        columns=["target", "worst area"]
+    )
+    batch.head(20).to_csv(workspace.root / "data" / "bad_batch.csv", index=False)
+    config = workspace.write_config(
+        "batch_bad",
+        {"parameters": {"path": "data/bad_batch.csv"}},
+        base_config="batch_inference.yaml",
+    )
+    before = sorted(_prediction_log(zenml_client).iterdir())
+    result = workspace.zenml_pipeline_run(
+        config, check=False, pipeline="pipelines.batch_inference.batch_inference_pipeline"
+    )
+    assert result.returncode != 0
+    assert "worst area" in result.stdout + result.stderr
+    assert sorted(_prediction_log(zenml_client).iterdir()) == before
