@@ -93,20 +93,23 @@ def health_check(url: str, timeout_s: float = 30.0) -> None:
     raise DeploymentError(f"health check failed: {url} answered {status} {body[:200]!r}")
 
 
-def smoke_test(prediction_url: str, report: EvaluationReport, tolerance: float) -> float:
+def smoke_test(
+    prediction_url: str, report: EvaluationReport, tolerance: float, model_version: str
+) -> float:
     """Replay the evaluation's smoke sample against a server and compare probabilities.
 
     Args:
         prediction_url: The server's ``/invocations`` URL.
         report: The evaluation report holding the sample and its recorded probabilities.
         tolerance: Largest accepted absolute difference.
+        model_version: The version the server must say it is.
 
     Returns:
         The largest absolute difference seen.
 
     Raises:
-        DeploymentError: On a non-200 answer, a wrong row count or a difference above
-            ``tolerance``.
+        DeploymentError: On a non-200 answer, a wrong row count, another model version
+            answering, or a difference above ``tolerance``.
     """
     frame = report.smoke_frame()
     payload = {
@@ -123,6 +126,12 @@ def smoke_test(prediction_url: str, report: EvaluationReport, tolerance: float) 
     if len(predictions) != len(expected):
         raise DeploymentError(
             f"smoke test: {len(predictions)} predictions for {len(expected)} sample rows"
+        )
+    answered = {str(p.get("model_version")) for p in predictions}
+    if answered != {model_version}:
+        raise DeploymentError(
+            f"smoke test: {prediction_url} answered as version(s) {sorted(answered)}, "
+            f"expected {model_version}"
         )
     worst = max(
         abs(float(p["probability"]) - e) for p, e in zip(predictions, expected, strict=True)
@@ -278,7 +287,7 @@ def deploy(
         if not url or not health:
             raise DeploymentError(f"model server {service_id} exposes no endpoint")
         health_check(health)
-        worst = smoke_test(url, report, tolerance)
+        worst = smoke_test(url, report, tolerance, str(target.number))
     except Exception:
         _delete_server(service_id)
         raise
