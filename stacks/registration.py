@@ -3,15 +3,18 @@
 The file format (see ``stacks/local.yaml``)::
 
     name: <stack name>
+    flavors:                       # optional: custom flavors, as importable class paths
+      - <package.module.FlavorClass>
     components:
       <component type>:            # orchestrator, artifact_store, experiment_tracker, ...
         name: <component name>
-        flavor: <flavor name>      # must be a flavor known to this ZenML installation
+        flavor: <flavor name>      # known to this ZenML installation, or one of `flavors`
         configuration: {...}       # validated against the flavor's own config class
 
 Applying a file is idempotent: components that exist are updated in place, missing ones are
 created, and the stack is created or pointed at exactly the listed components. Everything is
 validated *before* anything is registered, so a bad file leaves the ZenML store untouched.
+Custom flavors are registered (or brought up to date with their code) before the components.
 
 Values of the form ``${ENV_VAR}`` are expanded from the environment. Secrets never go in the file:
 a sensitive field (one ZenML marks with ``SecretField``) must hold a ZenML secret reference
@@ -25,10 +28,13 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if TYPE_CHECKING:
+    from zenml.stack.flavor import Flavor
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -48,11 +54,12 @@ class ComponentSpec(BaseModel):
 
 
 class StackSpec(BaseModel):
-    """A whole stack: a name and its components keyed by ZenML component type."""
+    """A whole stack: a name, custom flavor sources and components keyed by component type."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
+    flavors: list[str] = Field(default_factory=list)
     components: dict[str, ComponentSpec]
 
 
@@ -114,17 +121,106 @@ def load_stack_spec(path: str | Path) -> StackSpec:
     return spec
 
 
-def validate_against_zenml(spec: StackSpec, source: str) -> None:
-    """Check component types, flavors, required settings and secrets against ZenML itself.
+def load_custom_flavors(spec: StackSpec, source: str) -> list[Flavor]:
+    """Import the file's custom flavors and check each against the ZenML store, read-only.
 
     Args:
         spec: The parsed stack file.
         source: The file name, for messages.
 
+    Returns:
+        One instance of each flavor class, in file order.
+
     Raises:
-        StackSpecError: On an unknown component type or flavor, a configuration the flavor's
-            config class rejects (missing required setting, unknown key), or a sensitive field
-            holding a plain-text value instead of a ``{{secret.key}}`` reference.
+        StackSpecError: If a source cannot be imported, is not a concrete ZenML flavor class,
+            has an implementation class that cannot be imported, repeats another flavor's type
+            and name, or takes the name of a built-in flavor of the same type.
+    """
+    from zenml.client import Client
+    from zenml.stack.flavor import Flavor, validate_flavor_source
+    from zenml.utils import source_utils
+
+    client = Client()
+    flavors: list[Flavor] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, flavor_source in enumerate(spec.flavors):
+        key = f"flavors[{index}]"
+        try:
+            flavor_class = source_utils.load(flavor_source)
+        except (ValueError, AttributeError, ImportError) as exc:
+            raise StackSpecError(
+                f"{source}: key '{key}': cannot import '{flavor_source}': {exc}"
+            ) from exc
+        if not (isinstance(flavor_class, type) and issubclass(flavor_class, Flavor)):
+            raise StackSpecError(
+                f"{source}: key '{key}': '{flavor_source}' is not a ZenML Flavor class"
+            )
+        try:
+            component_type = flavor_class().type
+            _, flavor = validate_flavor_source(flavor_source, component_type=component_type)
+        except (TypeError, ValueError, AttributeError, ImportError, NotImplementedError) as exc:
+            raise StackSpecError(f"{source}: key '{key}': {exc}") from exc
+        if not isinstance(flavor.name, str) or not flavor.name:
+            raise StackSpecError(
+                f"{source}: key '{key}': '{flavor_source}' has no flavor name (a base class?)"
+            )
+        domain = (flavor.type.value, flavor.name)
+        if domain in seen:
+            raise StackSpecError(
+                f"{source}: key '{key}': {flavor.type.value} flavor '{flavor.name}' is already "
+                f"declared by flavors[{seen[domain]}]"
+            )
+        seen[domain] = index
+        registered = client.list_flavors(type=flavor.type, name=flavor.name).items
+        if any(not f.is_custom for f in registered):
+            raise StackSpecError(
+                f"{source}: key '{key}': '{flavor.name}' is the name of a built-in "
+                f"{flavor.type.value} flavor; give the custom flavor another name"
+            )
+        flavors.append(flavor)
+    return flavors
+
+
+def register_custom_flavors(flavors: list[Flavor]) -> None:
+    """Register new custom flavors; update those whose source or config schema changed.
+
+    Args:
+        flavors: Flavors from :func:`load_custom_flavors`.
+    """
+    from zenml.client import Client
+    from zenml.models import FlavorUpdate
+    from zenml.utils import source_utils
+
+    client = Client()
+    for flavor in flavors:
+        import_path = source_utils.resolve(type(flavor)).import_path
+        registered = client.list_flavors(type=flavor.type, name=flavor.name, hydrate=True).items
+        if not registered:
+            client.create_flavor(source=import_path, component_type=flavor.type)
+            continue
+        existing = registered[0]
+        if existing.source != import_path or existing.config_schema != flavor.config_schema:
+            client.zen_store.update_flavor(
+                flavor_id=existing.id,
+                flavor_update=FlavorUpdate(source=import_path, config_schema=flavor.config_schema),
+            )
+
+
+def validate_against_zenml(spec: StackSpec, source: str) -> list[Flavor]:
+    """Check flavors, component types, required settings and secrets against ZenML itself.
+
+    Args:
+        spec: The parsed stack file.
+        source: The file name, for messages.
+
+    Returns:
+        The file's custom flavors (see :func:`load_custom_flavors`), not yet registered.
+
+    Raises:
+        StackSpecError: On a custom flavor that cannot be loaded, an unknown component type
+            or flavor, a configuration the flavor's config class rejects (missing required
+            setting, unknown key), or a sensitive field holding a plain-text value instead of
+            a ``{{secret.key}}`` reference.
     """
     from zenml.client import Client
     from zenml.enums import StackComponentType
@@ -132,6 +228,8 @@ def validate_against_zenml(spec: StackSpec, source: str) -> None:
     from zenml.utils.secret_utils import is_secret_field, is_secret_reference
 
     client = Client()
+    custom_flavors = load_custom_flavors(spec, source)
+    declared = {(f.type.value, f.name): f for f in custom_flavors}
     valid_types = {t.value for t in StackComponentType}
     if "orchestrator" not in spec.components or "artifact_store" not in spec.components:
         raise StackSpecError(
@@ -144,16 +242,20 @@ def validate_against_zenml(spec: StackSpec, source: str) -> None:
                 f"{source}: key '{prefix}': unknown component type '{ctype}' "
                 f"(known: {', '.join(sorted(valid_types))})"
             )
-        try:
-            flavor = client.get_flavor_by_name_and_type(
-                name=comp.flavor, component_type=StackComponentType(ctype)
-            )
-        except KeyError as exc:
-            raise StackSpecError(
-                f"{source}: key '{prefix}.flavor': unknown {ctype} flavor '{comp.flavor}'"
-                " (is its ZenML integration installed? `zenml integration list`)"
-            ) from exc
-        config_class = Flavor.from_model(flavor).config_class
+        if (ctype, comp.flavor) in declared:
+            config_class = declared[(ctype, comp.flavor)].config_class
+        else:
+            try:
+                flavor = client.get_flavor_by_name_and_type(
+                    name=comp.flavor, component_type=StackComponentType(ctype)
+                )
+            except KeyError as exc:
+                raise StackSpecError(
+                    f"{source}: key '{prefix}.flavor': unknown {ctype} flavor '{comp.flavor}'"
+                    " (is its ZenML integration installed? `zenml integration list`;"
+                    " a custom flavor goes in the file's `flavors` list)"
+                ) from exc
+            config_class = Flavor.from_model(flavor).config_class
         for field_name, field in config_class.model_fields.items():
             value = comp.configuration.get(field_name)
             if value is not None and is_secret_field(field) and not is_secret_reference(value):
@@ -176,6 +278,7 @@ def validate_against_zenml(spec: StackSpec, source: str) -> None:
             raise StackSpecError(
                 f"{source}: key '{prefix}.configuration.{key}': {err['msg']}"
             ) from exc
+    return custom_flavors
 
 
 def apply_stack(path: str | Path, activate: bool = True) -> str:
@@ -197,7 +300,7 @@ def apply_stack(path: str | Path, activate: bool = True) -> str:
 
     source = str(path)
     spec = load_stack_spec(path)
-    validate_against_zenml(spec, source)
+    custom_flavors = validate_against_zenml(spec, source)
     client = Client()
 
     for ctype, comp in spec.components.items():
@@ -213,6 +316,7 @@ def apply_stack(path: str | Path, activate: bool = True) -> str:
                 f"{source}: key 'components.{ctype}.flavor': component '{comp.name}' is already "
                 f"registered with flavor '{existing.flavor_name}'; rename it or delete it first"
             )
+    register_custom_flavors(custom_flavors)
     for ctype, comp in spec.components.items():
         component_type = StackComponentType(ctype)
         try:
