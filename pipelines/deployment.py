@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from zenml import pipeline
 
-from release.blue_green import DEFAULT_TIMEOUT_S, DEFAULT_TOLERANCE
+from release.blue_green import DEFAULT_TIMEOUT_S, DEFAULT_TOLERANCE, DEFAULT_WORKERS
 from steps.deployment.deploy_model import deploy_model
 
 
@@ -19,6 +19,7 @@ def deployment_pipeline(
     version: str | None = None,
     smoke_test_tolerance: float = DEFAULT_TOLERANCE,
     start_timeout_s: int = DEFAULT_TIMEOUT_S,
+    workers: int = DEFAULT_WORKERS,
 ) -> None:
     """Deploy ``model_name`` (production version unless ``version`` is given).
 
@@ -27,10 +28,12 @@ def deployment_pipeline(
         version: A model version number; default: the production version.
         smoke_test_tolerance: Smoke-test tolerance on probabilities (absolute).
         start_timeout_s: Seconds to wait for the new model server.
+        workers: Uvicorn worker processes of the new model server.
     """
     deploy_model(
         model_name=model_name,
         version=version,
         smoke_test_tolerance=smoke_test_tolerance,
         start_timeout_s=start_timeout_s,
+        workers=workers,
     )

@@ -37,6 +37,8 @@ logger = get_logger(__name__)
 
 DEFAULT_TOLERANCE = 1e-6
 DEFAULT_TIMEOUT_S = 120
+# Uvicorn workers per model server: one per core on our 2-core machines.
+DEFAULT_WORKERS = 2
 
 
 class DeploymentError(RuntimeError):
@@ -160,7 +162,7 @@ def _ensure_venv_on_path() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-def _start_server(model_version: Any, registered: str, timeout_s: int) -> Any:
+def _start_server(model_version: Any, registered: str, timeout_s: int, workers: int) -> Any:
     deployer = _deployer()
     _ensure_venv_on_path()
     if deployer.flavor != "mlflow":
@@ -185,7 +187,7 @@ def _start_server(model_version: Any, registered: str, timeout_s: int) -> Any:
         description=f"{name} version {model_version.number} (registry version {registered})",
         # One server per model version, found again by this name on a re-deploy.
         service_name=f"{name}-v{model_version.number}",
-        workers=1,
+        workers=workers,
         timeout=timeout_s,
     )
     existing = deployer.find_model_server(service_name=config.service_name)
@@ -249,6 +251,7 @@ def deploy(
     version: str | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     timeout_s: int = DEFAULT_TIMEOUT_S,
+    workers: int = DEFAULT_WORKERS,
 ) -> dict[str, Any]:
     """Blue-green deploy a model version (see the module docstring).
 
@@ -257,6 +260,7 @@ def deploy(
         version: A ZenML model version number; default: the production version.
         tolerance: Smoke-test tolerance on probabilities (absolute).
         timeout_s: Seconds to wait for the new server to start.
+        workers: Uvicorn worker processes of the new model server.
 
     Returns:
         ``{"model_version", "registered_version", "service_id", "url", "previous_version",
@@ -279,7 +283,7 @@ def deploy(
         logger.info("Version %s is already active; nothing to do", target.number)
         start_gateway()
         return _record(table.active, table.previous, 0.0)
-    service = _start_server(target, registered, timeout_s)
+    service = _start_server(target, registered, timeout_s, workers)
     service_id = str(service.uuid)
     try:
         url = service.get_prediction_url()

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from tabular_classifier.data import FeatureSchema
@@ -96,6 +97,10 @@ def _reject_constant(name: str) -> float:
 
 def _load_json(body: bytes) -> Any:
     try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # orjson refuses NaN/Infinity; the stdlib parser keeps them for a precise error
+    try:
         return json.loads(body, parse_constant=_reject_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RequestError(400, f"malformed JSON: {exc}") from exc
@@ -158,10 +163,12 @@ def _table(payload: Any) -> tuple[list[str], list[list[Any]]]:
     return columns, rows
 
 
-def parse_request(
+def parse_rows(
     body: bytes, contract: FeatureContract, max_rows: int = DEFAULT_MAX_ROWS
-) -> pd.DataFrame:
-    """Parse and validate a prediction request.
+) -> list[list[Any]]:
+    """Parse and validate a prediction request into plain rows (the serving hot path).
+
+    No pandas here: on a one-row request, building a DataFrame costs more than the model.
 
     Args:
         body: The raw HTTP body (UTF-8 JSON).
@@ -169,8 +176,8 @@ def parse_request(
         max_rows: The largest batch accepted, in rows.
 
     Returns:
-        DataFrame of shape (n_rows, n_features), columns in ``contract.columns`` order;
-        numeric columns float64 (null → NaN, imputed by the model), categorical columns object.
+        One list per row, values in ``contract.columns`` order; numeric values are floats
+        or ``None`` (missing, imputed by the model), categorical values are JSON scalars.
 
     Raises:
         RequestError: 400 for malformed JSON or structure, 413 above ``max_rows``, 422 for an
@@ -187,48 +194,67 @@ def parse_request(
     if len(set(columns)) != len(columns):
         dup = next(c for c in columns if columns.count(c) > 1)
         raise RequestError(422, f"column '{dup}' appears more than once", dup)
-    missing = [c for c in contract.columns if c not in columns]
+    wanted = contract.columns
+    missing = [c for c in wanted if c not in columns]
     if missing:
         raise RequestError(422, f"missing columns: {missing}", missing[0])
-    extra = [c for c in columns if c not in contract.columns]
+    extra = [c for c in columns if c not in wanted]
     if extra:
         raise RequestError(422, f"unexpected columns: {extra}", extra[0])
-    position = {c: i for i, c in enumerate(columns)}
-    data: dict[str, list[Any]] = {}
-    for column in contract.numeric:
-        j = position[column]
-        values: list[Any] = []
-        for i, row in enumerate(rows):
-            value = row[j]
+    position = [columns.index(c) for c in wanted]
+    n_numeric = len(contract.numeric)
+    out: list[list[Any]] = []
+    for i, row in enumerate(rows):
+        values = [row[j] for j in position]
+        for k in range(n_numeric):
+            value = values[k]
             if value is None:
-                values.append(math.nan)
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if type(value) is float:
+                if not math.isfinite(value):
+                    column = wanted[k]
+                    raise RequestError(
+                        422,
+                        f"column '{column}': {value} at row {i} is not a finite number",
+                        column,
+                    )
+            elif type(value) is int:
+                values[k] = float(value)
+            else:
+                column = wanted[k]
                 raise RequestError(
                     422, f"column '{column}': non-numeric value {value!r} at row {i}", column
                 )
-            if isinstance(value, float) and not math.isfinite(value):
-                raise RequestError(
-                    422, f"column '{column}': {value} at row {i} is not a finite number", column
-                )
-            values.append(float(value))
-        data[column] = values
-    for column in contract.categorical:
-        j = position[column]
-        cat_values: list[Any] = []
-        for i, row in enumerate(rows):
-            value = row[j]
+        for k in range(n_numeric, len(wanted)):
+            value = values[k]
             if isinstance(value, dict | list):
+                column = wanted[k]
                 raise RequestError(
                     422, f"column '{column}': nested value at row {i}; expected a scalar", column
                 )
             if isinstance(value, float) and not math.isfinite(value):
+                column = wanted[k]
                 raise RequestError(
                     422, f"column '{column}': {value} at row {i} is not a valid value", column
                 )
-            cat_values.append(value)
-        data[column] = cat_values
-    frame = pd.DataFrame(data, columns=contract.columns)
+        out.append(values)
+    return out
+
+
+def parse_request(
+    body: bytes, contract: FeatureContract, max_rows: int = DEFAULT_MAX_ROWS
+) -> pd.DataFrame:
+    """Parse and validate a prediction request into a DataFrame (see :func:`parse_rows`).
+
+    Returns:
+        DataFrame of shape (n_rows, n_features), columns in ``contract.columns`` order;
+        numeric columns float64 (null → NaN), categorical columns object.
+
+    Raises:
+        RequestError: As :func:`parse_rows`.
+    """
+    rows = parse_rows(body, contract, max_rows)
+    frame = pd.DataFrame(rows, columns=contract.columns)
     for column in contract.numeric:
         frame[column] = frame[column].astype("float64")
     for column in contract.categorical:

@@ -43,7 +43,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from serving.contract import DEFAULT_MAX_ROWS, FeatureContract, RequestError, parse_request
+from serving.contract import DEFAULT_MAX_ROWS, FeatureContract, RequestError, parse_rows
 from serving.prediction_log import JsonlPredictionWriter, utc_now
 from serving.routing import DEFAULT_HOST, ROUTE_FILE, RouteTable, read_routes
 
@@ -133,15 +133,11 @@ def create_app(state: Path, log_dir: Path, max_rows: int = DEFAULT_MAX_ROWS) -> 
         if route is None or contract is None:
             return _error(503, {"error_code": "NO_DEPLOYMENT", "message": "no model deployed"})
         try:
-            frame = parse_request(await request.body(), contract, max_rows)
+            rows = parse_rows(await request.body(), contract, max_rows)
         except RequestError as exc:
             return _error(exc.status, exc.to_json())
-        payload = {
-            "dataframe_split": {
-                "columns": list(frame.columns),
-                "data": frame.astype(object).where(frame.notna(), None).to_numpy().tolist(),
-            }
-        }
+        columns = contract.columns
+        payload = {"dataframe_split": {"columns": columns, "data": rows}}
         try:
             upstream = await clients["http"].post(
                 route.url,
@@ -173,8 +169,9 @@ def create_app(state: Path, log_dir: Path, max_rows: int = DEFAULT_MAX_ROWS) -> 
         predictions_total.labels(route.model_version).inc(len(predictions))
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         now = utc_now()
-        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-        for record, prediction in zip(records, predictions, strict=True):
+        records = []
+        for row, prediction in zip(rows, predictions, strict=True):
+            record = dict(zip(columns, row, strict=True))
             record.update(
                 prediction_id=uuid.uuid4().hex,
                 request_id=request_id,
@@ -186,6 +183,7 @@ def create_app(state: Path, log_dir: Path, max_rows: int = DEFAULT_MAX_ROWS) -> 
                 label=prediction["label"],
                 latency_ms=elapsed * 1000.0,
             )
+            records.append(record)
         writer.write(records)
         return Response(
             orjson.dumps({"model_version": route.model_version, "predictions": predictions}),

@@ -14,7 +14,6 @@ Storage, under :func:`prediction_log_dir`:
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import threading
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 import pandas as pd
 
 META_COLUMNS = (
@@ -72,7 +72,7 @@ class JsonlPredictionWriter:
 
     def write(self, records: list[dict[str, Any]]) -> None:
         """Append records (already JSON-safe) and flush, so readers see whole lines."""
-        lines = "".join(json.dumps(r, allow_nan=False, default=str) + "\n" for r in records)
+        lines = b"".join(orjson.dumps(r, default=str) + b"\n" for r in records).decode()
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         with self._lock:
             if day != self._day or self._handle is None:

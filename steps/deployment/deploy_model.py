@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from zenml import log_metadata, step
 
-from release.blue_green import DEFAULT_TIMEOUT_S, DEFAULT_TOLERANCE, deploy
+from release.blue_green import DEFAULT_TIMEOUT_S, DEFAULT_TOLERANCE, DEFAULT_WORKERS, deploy
 from steps.caching import NEVER_CACHE
 
 
@@ -16,6 +16,7 @@ def deploy_model(
     version: str | None = None,
     smoke_test_tolerance: float = DEFAULT_TOLERANCE,
     start_timeout_s: int = DEFAULT_TIMEOUT_S,
+    workers: int = DEFAULT_WORKERS,
 ) -> Annotated[dict[str, Any], "deployment"]:
     """Deploy from the registry (never "the model logged in this run"), blue-green.
 
@@ -28,6 +29,7 @@ def deploy_model(
         smoke_test_tolerance: Largest accepted absolute difference between the served
             probabilities and those recorded at evaluation.
         start_timeout_s: Seconds to wait for the new model server.
+        workers: Uvicorn worker processes of the new model server.
 
     Returns:
         The deployment record (active and previous versions, service id, URLs, smoke result).
@@ -36,7 +38,7 @@ def deploy_model(
         DeploymentError: If the health check or smoke test fails; the running version keeps
             serving.
     """
-    record = deploy(model_name, version, smoke_test_tolerance, start_timeout_s)
+    record = deploy(model_name, version, smoke_test_tolerance, start_timeout_s, workers)
     log_metadata(
         metadata={"deployment": record},
         model_name=model_name,
