@@ -6,7 +6,8 @@ Times, side by side in one run and alternating so that machine noise hits both e
   * ``bare``: ``python benchmarks/bare_training.py`` (no ZenML) logging to its own MLflow
     SQLite database.
 Both are whole processes timed by wall clock, imports included, each after one untimed warm-up
-(which pays MLflow's one-off schema migrations). Writes
+(which pays MLflow's one-off schema migrations). Both run in a temporary copy of the checkout
+with its own ZenML repository, so the user's `.zen` and stores are never touched. Writes
 ``benchmarks/results/training_overhead.json`` and prints a Markdown table.
 
 Usage: python benchmarks/training_overhead.py [--repeats 3]
@@ -32,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "training_overhead.json"
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> float:
+def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
     start = time.perf_counter()
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(
@@ -43,19 +44,34 @@ def _timed(cmd: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+def _checkout_copy(work: Path) -> Path:
+    """A copy of the checkout with its own `.zen`, so the user's ZenML repo config is untouched."""
+    repo = work / "repo"
+    shutil.copytree(
+        ROOT,
+        repo,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".zen", ".dvc_remote", "cache", "tmp", "__pycache__", "*_cache", "mlflow.db"
+        ),
+        symlinks=True,
+    )
+    (repo / ".venv").symlink_to(ROOT / ".venv")
+    return repo
+
+
 def _measure(repeats: int, work: Path, env: dict[str, str]) -> dict[str, list[float]]:
     bin_dir = Path(sys.executable).parent
-    config = yaml.safe_load((ROOT / "configs" / "training.yaml").read_text())
+    repo = _checkout_copy(work)
+    config = yaml.safe_load((repo / "configs" / "training.yaml").read_text())
     config["enable_cache"] = False
     config_path = work / "training_nocache.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    subprocess.run(
+    for setup in (
+        [str(bin_dir / "zenml"), "init"],
         [str(bin_dir / "python"), "-m", "stacks", "apply", "stacks/local.yaml"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+        [str(bin_dir / "python"), "-m", "scripts.materialize_data"],
+    ):
+        subprocess.run(setup, cwd=repo, env=env, check=True, capture_output=True)
     zenml_cmd = [
         str(bin_dir / "zenml"),
         "pipeline",
@@ -70,12 +86,12 @@ def _measure(repeats: int, work: Path, env: dict[str, str]) -> dict[str, list[fl
         "--tracking-uri",
         f"sqlite:///{work / 'bare-mlflow.db'}",
     ]
-    _timed(zenml_cmd, env)
-    _timed(bare_cmd, env)
+    _timed(zenml_cmd, env, repo)
+    _timed(bare_cmd, env, repo)
     times: dict[str, list[float]] = {"zenml": [], "bare": []}
     for _ in range(repeats):
-        times["zenml"].append(_timed(zenml_cmd, env))
-        times["bare"].append(_timed(bare_cmd, env))
+        times["zenml"].append(_timed(zenml_cmd, env, repo))
+        times["bare"].append(_timed(bare_cmd, env, repo))
     return times
 
 
@@ -120,17 +136,14 @@ def main() -> None:
             "MLFLOW_DISABLE_TELEMETRY": "true",
             "DO_NOT_TRACK": "true",
             "DVC_NO_ANALYTICS": "1",
-            "PYTHONPATH": str(ROOT),
+            # Relative to each command's working directory: the checkout copy.
+            "PYTHONPATH": ".",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
     )
-    # The isolated store rewrites the checkout's `.zen/config.yaml`; put the user's back after.
-    repo_config = ROOT / ".zen" / "config.yaml"
-    saved = repo_config.read_bytes() if repo_config.is_file() else None
     try:
         times = _measure(args.repeats, work, env)
     finally:
-        if saved is not None:
-            repo_config.write_bytes(saved)
         shutil.rmtree(work, ignore_errors=True)
     _report(times, args.repeats)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -116,6 +117,12 @@ def test_model_version_has_metadata_and_artifacts(zenml_client: Any) -> None:
     }
     for name in ("classifier", "evaluation_report", "reference_data"):
         assert name in linked, f"{name} not linked to the model version (linked: {sorted(linked)})"
+    classifier = zenml_client.get_artifact_version(mv.get_artifact("classifier").id)
+    assert [str(v.type) for v in classifier.visualizations] == ["markdown"]
+    assert classifier.run_metadata["n_parameters"] > 1000
+    report = zenml_client.get_artifact_version(mv.get_artifact("evaluation_report").id)
+    assert sorted(str(v.type) for v in report.visualizations) == ["image"] * 3 + ["markdown"]
+    assert "# Model card: production" in Path(classifier.visualizations[0].uri).read_text()
 
 
 def test_reloaded_artifact_reproduces_predictions(zenml_client: Any) -> None:

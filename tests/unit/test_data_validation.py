@@ -89,7 +89,8 @@ def test_non_numeric_value_in_inferred_numeric_column_names_row_and_value() -> N
     df["age"] = df["age"].astype(object)
     df.loc[17, "age"] = "abc"  # 1 in 40 is 2.5 %: still a numeric column
     message = _fails(df, _cfg(), "age", "non-numeric value 'abc' at row 17")
-    assert message == f"{SOURCE}: column 'age': non-numeric value 'abc' at row 17"
+    assert message.startswith(f"{SOURCE}: column 'age': non-numeric value 'abc' at row 17 (")
+    assert "data.na_values" in message
 
 
 def test_non_numeric_value_in_declared_numeric_column_counts_all() -> None:

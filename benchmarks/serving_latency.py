@@ -1,0 +1,947 @@
+"""Benchmark: online serving latency and throughput, four ways side by side in one run.
+
+On an isolated ZenML store (temporary ``ZENML_CONFIG_PATH``, free gateway port) it registers
+the ``local`` stack, trains and deploys the model with the README's commands, starts a plain
+``mlflow models serve`` on the same registered version, then measures:
+
+  * ``gateway``: ``POST /invocations`` on the gateway, the endpoint clients use;
+  * ``mlflow_deployed``: the ZenML-managed MLflow model server behind it, called directly (the
+    ``url`` in ``route.json``);
+  * ``mlflow_serve``: plain ``mlflow models serve --env-manager local`` (one worker, like the
+    deployed server);
+  * ``in_process``: ``Predictor.predict_proba`` on a DataFrame in this process (sequential
+    calls; no HTTP, no JSON).
+
+for 1-row and 1,000-row payloads (rows of ``data/breast_cancer.csv`` without ``target``, as
+MLflow ``dataframe_split`` JSON) at concurrency 1 and 8. The load generator is one thread per
+connection with a keep-alive ``http.client`` connection each and pre-encoded bodies; each
+target is warmed up first and each cell runs a fixed number of requests. It also times
+``predict_proba`` on one row in microseconds, and breaks one gateway request and one MLflow
+server request down into their steps (in process) to show where the time goes.
+
+On a 2-core machine the load generator competes with the servers for the CPUs; the numbers
+are for comparing the four targets with each other, not absolute capacity.
+
+Writes ``benchmarks/results/serving_latency.json`` and prints Markdown tables. Everything runs
+on 127.0.0.1; every process started here is stopped at the end, the temporary store deleted
+and the checkout's ``.zen/config.yaml`` put back.
+
+Usage: python benchmarks/serving_latency.py [--requests-1 400] [--requests-1000 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "serving_latency.json"
+BIN = Path(sys.executable).parent
+MODEL_NAME = "breast_cancer_classifier"
+DATA = ROOT / "data" / "breast_cancer.csv"
+TARGET_COLUMN = "target"
+
+ROW_COUNTS = (1, 1000)
+CONCURRENCY = (1, 8)
+HTTP_TARGETS = ("gateway", "mlflow_deployed", "mlflow_serve")
+GOALS = {
+    "gateway_single_row_p99_ms_at_c8": 10.0,
+    "in_process_single_row_us": 100.0,
+}
+# scripts/env.sh; also set in this process, which imports MLflow for the breakdown.
+OFFLINE_ENV = {
+    "ZENML_ANALYTICS_OPT_IN": "false",
+    "ZENML_ENABLE_REPO_INIT_WARNINGS": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "DVC_NO_ANALYTICS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+VERSIONS = (
+    "zenml",
+    "mlflow",
+    "torch",
+    "pandas",
+    "numpy",
+    "fastapi",
+    "uvicorn",
+    "httpx",
+    "orjson",
+)
+
+
+# --------------------------------------------------------------------------- setup / teardown
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(work: Path, gateway_port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    for key in ("TABULAR_SERVING_STATE", "TABULAR_PREDICTION_LOG", "ZENML_REPOSITORY_PATH"):
+        env.pop(key, None)
+    env.update(OFFLINE_ENV)
+    env.update(
+        {
+            "ZENML_CONFIG_PATH": str(work / "zenml"),
+            "TABULAR_GATEWAY_PORT": str(gateway_port),
+            "PYTHONPATH": str(work / "repo"),
+            # MLflow downloads the model for each server into a temporary directory.
+            "TMPDIR": str(work / "tmp"),
+            # The model servers start `uvicorn` by name.
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    return env
+
+
+def _checkout(work: Path) -> Path:
+    """A copy of the working tree to run the pipelines in, with its own ``zenml init``.
+
+    ZenML keeps the active stack of a repository in its ``.zen/config.yaml``; run in the
+    checkout itself, the pipelines would flip that file under anyone else working there (and
+    their commands would flip it under this run).
+    """
+    repo = work / "repo"
+    shutil.copytree(
+        ROOT,
+        repo,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".zen", ".work", "__pycache__", ".*_cache", "mlruns", "mlflow.db", "results"
+        ),
+    )
+    (repo / ".venv").symlink_to(ROOT / ".venv")
+    return repo
+
+
+def _run(cmd: list[str], env: dict[str, str], log: Path, timeout: int = 900) -> str:
+    print(f"  $ {' '.join(cmd)}", flush=True)
+    start = time.perf_counter()
+    cwd = env["PYTHONPATH"]
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    with log.open("a") as handle:
+        handle.write(f"$ {' '.join(cmd)}\n{result.stdout}\n{result.stderr}\n")
+    if result.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(cmd)} exited {result.returncode}:\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    print(f"    ({time.perf_counter() - start:.0f} s)", flush=True)
+    return result.stdout
+
+
+def _deploy(env: dict[str, str], work: Path) -> dict[str, Any]:
+    """Stack, data, training, deployment: the README's commands. Returns route.json."""
+    log = work / "setup.log"
+    python = str(BIN / "python")
+    zenml = str(BIN / "zenml")
+    _run([zenml, "init"], env, log)
+    _run([python, "-m", "stacks", "apply", "stacks/local.yaml"], env, log)
+    _run([python, "-m", "scripts.materialize_data"], env, log)
+    for pipeline, config in (
+        ("pipelines.training.training_pipeline", "configs/training.yaml"),
+        ("pipelines.deployment.deployment_pipeline", "configs/deployment.yaml"),
+    ):
+        _run([zenml, "pipeline", "run", pipeline, "-c", config], env, log)
+    route_file = work / "zenml" / "serving" / "route.json"
+    routes = json.loads(route_file.read_text())
+    if not routes.get("active"):
+        raise SystemExit(f"{route_file}: no active route after the deployment pipeline")
+    return dict(routes["active"])
+
+
+_EXPORT = """
+import sys
+from zenml.client import Client
+client = Client()
+bundle = client.get_model_version(sys.argv[1], sys.argv[2]).get_artifact("classifier").load()
+bundle.save(sys.argv[3])
+print(client.active_stack.experiment_tracker.get_tracking_uri())
+"""
+
+
+def _export_bundle(env: dict[str, str], work: Path, model_version: str) -> tuple[Path, str]:
+    """Save the model version's ``classifier`` bundle under ``work``; return it and the URI."""
+    bundle_dir = work / "bundle"
+    out = _run(
+        [str(BIN / "python"), "-c", _EXPORT, MODEL_NAME, model_version, str(bundle_dir)],
+        env,
+        work / "setup.log",
+    )
+    return bundle_dir, out.strip().splitlines()[-1]
+
+
+def _http_get(url: str, timeout: float = 2.0) -> int:
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        conn.request("GET", parts.path)
+        response = conn.getresponse()
+        response.read()
+        return int(response.status)
+    except OSError:
+        return 0
+    finally:
+        conn.close()
+
+
+def _start_mlflow_serve(
+    env: dict[str, str], tracking_uri: str, registered: str, work: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    serve_env = dict(env, MLFLOW_TRACKING_URI=tracking_uri)
+    cmd = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        f"models:/{MODEL_NAME}/{registered}",
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+    print(f"  $ {' '.join(cmd)}", flush=True)
+    log = (work / "mlflow_serve.log").open("ab")
+    process = subprocess.Popen(
+        cmd,
+        cwd=work,
+        env=serve_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(
+                f"mlflow models serve exited {process.returncode}; see {work / 'mlflow_serve.log'}"
+            )
+        if _http_get(f"{url}/ping") == 200:
+            return process, f"{url}/invocations"
+        time.sleep(0.5)
+    raise SystemExit("mlflow models serve did not answer /ping within 180 s")
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+def _our_leftovers(marker: str) -> list[int]:
+    """Processes still alive whose environment carries this run's unique store path."""
+    needle = f"ZENML_CONFIG_PATH={marker}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def _teardown(env: dict[str, str], work: Path, serve: subprocess.Popen[bytes] | None) -> list[int]:
+    """Stop everything this run started; return the pids that had to be killed by hand."""
+    if serve is not None:
+        _stop_group(serve)
+    try:
+        subprocess.run(
+            [str(BIN / "python"), "-m", "release", "stop"],
+            cwd=env["PYTHONPATH"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+    except subprocess.TimeoutExpired:
+        print("  python -m release stop timed out", flush=True)
+    time.sleep(1.0)
+    leftovers = _our_leftovers(env["ZENML_CONFIG_PATH"])
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return leftovers
+
+
+# --------------------------------------------------------------------------- load generator
+
+
+def _frames() -> dict[int, pd.DataFrame]:
+    data = pd.read_csv(DATA).drop(columns=[TARGET_COLUMN])
+    return {
+        n: data.iloc[np.arange(n) % len(data)].reset_index(drop=True).astype("float64")
+        for n in ROW_COUNTS
+    }
+
+
+def _body(frame: pd.DataFrame) -> bytes:
+    payload = {
+        "dataframe_split": {"columns": list(frame.columns), "data": frame.to_numpy().tolist()}
+    }
+    return json.dumps(payload).encode()
+
+
+def _probabilities(body: bytes) -> list[float]:
+    return [float(p["probability"]) for p in json.loads(body)["predictions"]]
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection to a POST endpoint."""
+
+    def __init__(self, url: str) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self._path = parts.path
+        self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        self._headers = {"Content-Type": "application/json"}
+
+    def post(self, body: bytes) -> tuple[int, bytes]:
+        self._conn.request("POST", self._path, body=body, headers=self._headers)
+        response = self._conn.getresponse()
+        return int(response.status), response.read()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _warm_up(url: str, body: bytes, n: int, rows: int) -> list[float]:
+    conn = _Connection(url)
+    try:
+        for _ in range(n):
+            status, content = conn.post(body)
+            if status != 200:
+                raise SystemExit(f"warm-up: {url} answered {status}: {content[:300]!r}")
+        probabilities = _probabilities(content)
+    finally:
+        conn.close()
+    if len(probabilities) != rows:
+        raise SystemExit(f"warm-up: {url} returned {len(probabilities)} rows for {rows}")
+    return probabilities
+
+
+def _load(
+    url: str, body: bytes, requests: int, concurrency: int, servers: dict[str, int]
+) -> dict[str, Any]:
+    """``requests`` POSTs spread over ``concurrency`` threads, one keep-alive connection each.
+
+    Also records the CPU seconds each server process (``servers``: name to pid) and this
+    load generator spent during the timed part, per request.
+    """
+    lock = threading.Lock()
+    remaining = [requests]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    barrier = threading.Barrier(concurrency + 1)
+    errors: list[str] = []
+
+    def worker() -> None:
+        conn = _Connection(url)
+        mine: list[float] = []
+        codes: dict[int, int] = {}
+        try:
+            conn.post(body)  # opens the connection, untimed
+            barrier.wait()
+            while True:
+                with lock:
+                    if remaining[0] == 0:
+                        break
+                    remaining[0] -= 1
+                start = time.perf_counter()
+                status, _ = conn.post(body)
+                mine.append(time.perf_counter() - start)
+                codes[status] = codes.get(status, 0) + 1
+        except Exception as exc:  # noqa: BLE001 - reported in the result, never hidden
+            errors.append(repr(exc))
+            barrier.abort()
+        finally:
+            conn.close()
+            with lock:
+                latencies.extend(mine)
+                for code, count in codes.items():
+                    statuses[code] = statuses.get(code, 0) + count
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        pass
+    start = time.perf_counter()
+    cpu_before = {name: _cpu_seconds(pid) for name, pid in servers.items()}
+    client_before = time.process_time()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    client_cpu = time.process_time() - client_before
+    cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in servers.items()}
+    cpu["load_generator"] = client_cpu
+    result = _summary(latencies, wall)
+    n = max(len(latencies), 1)
+    result["cpu_ms_per_request"] = {name: 1000.0 * v / n for name, v in cpu.items()}
+    result.update(statuses={str(k): v for k, v in sorted(statuses.items())}, errors=errors)
+    result["all_200"] = not errors and set(statuses) == {200} and len(latencies) == requests
+    return result
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(marker: str, ports: dict[str, int]) -> dict[str, int]:
+    """The process listening for each target: this run's process whose command line has
+    ``--port <port>`` (the gateway, and the uvicorn of each MLflow server)."""
+    found: dict[str, int] = {}
+    for pid in _our_leftovers(marker):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        for name, port in ports.items():
+            if any(a == "--port" and b == str(port) for a, b in zip(argv, argv[1:], strict=False)):
+                if name == "gateway" or any(arg.endswith("uvicorn") for arg in argv):
+                    found[name] = pid
+    return found
+
+
+def _gateway_metrics(base: str) -> dict[str, float]:
+    """The gateway's own latency histogram sum and count, from ``GET /metrics``."""
+    parts = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    values = {}
+    for line in text.splitlines():
+        for key in ("sum", "count"):
+            if line.startswith(f"gateway_request_latency_seconds_{key} "):
+                values[key] = float(line.split()[1])
+    return values
+
+
+def _summary(latencies: list[float], wall: float) -> dict[str, Any]:
+    ms = np.asarray(latencies) * 1000.0
+    return {
+        "requests": len(latencies),
+        "wall_s": wall,
+        "p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
+        "p99_ms": float(np.percentile(ms, 99)) if len(ms) else None,
+        "mean_ms": float(ms.mean()) if len(ms) else None,
+        "max_ms": float(ms.max()) if len(ms) else None,
+        "requests_per_s": len(latencies) / wall if wall > 0 else None,
+    }
+
+
+# --------------------------------------------------------------------------- in process
+
+
+def _timeit(fn: Callable[[], Any], calls: int, warmup: int = 200) -> np.ndarray:
+    """Per-call wall times in microseconds."""
+    for _ in range(warmup):
+        fn()
+    times = np.empty(calls)
+    clock = time.perf_counter_ns
+    for i in range(calls):
+        start = clock()
+        fn()
+        times[i] = clock() - start
+    return times / 1000.0
+
+
+def _us(times: np.ndarray) -> dict[str, float]:
+    return {
+        "median_us": float(np.median(times)),
+        "p99_us": float(np.percentile(times, 99)),
+        "min_us": float(times.min()),
+        "calls": int(len(times)),
+    }
+
+
+def _in_process(
+    bundle_dir: Path, frames: dict[int, pd.DataFrame], requests: dict[int, int], micro_calls: int
+) -> tuple[dict[str, Any], dict[str, Any], dict[int, list[float]]]:
+    import torch
+
+    from tabular_classifier.predictor import Predictor
+
+    predictor = Predictor.from_directory(bundle_dir)
+    cells: dict[str, Any] = {}
+    probabilities: dict[int, list[float]] = {}
+    for rows, frame in frames.items():
+        probabilities[rows] = predictor.predict_proba(frame).tolist()
+        times = _timeit(lambda f=frame: predictor.predict_proba(f), requests[rows], warmup=20)
+        result = _summary(list(times / 1e6), float(times.sum() / 1e6))
+        result.update(statuses={}, errors=[], all_200=True)
+        cells[f"in_process/{rows}/1"] = result
+
+    one = frames[1]
+    bundle = predictor.bundle
+    features = bundle.preprocessor.transform(one)
+    tensor = torch.from_numpy(features)
+
+    def forward() -> Any:
+        with torch.inference_mode():
+            return torch.sigmoid(bundle.model(tensor).double()).numpy()
+
+    micro = {
+        "predict_proba_1_row": _us(_timeit(lambda: predictor.predict_proba(one), micro_calls)),
+        "steps_1_row": {
+            "validate_input": _us(_timeit(lambda: predictor.validate_input(one), micro_calls)),
+            "preprocessor_transform": _us(
+                _timeit(lambda: bundle.preprocessor.transform(one), micro_calls)
+            ),
+            "torch_forward_sigmoid": _us(_timeit(forward, micro_calls)),
+        },
+        "torch_threads": torch.get_num_threads(),
+    }
+    return cells, micro, probabilities
+
+
+def _gateway_steps(
+    route: dict[str, Any], frames: dict[int, pd.DataFrame], work: Path, calls: dict[int, int]
+) -> dict[str, Any]:
+    """The gateway's per-request work, step by step, as in ``serving/gateway.py``."""
+    import orjson
+
+    from serving.contract import FeatureContract, parse_request
+    from serving.prediction_log import JsonlPredictionWriter, utc_now
+
+    contract = FeatureContract.from_dict(route["contract"])
+    writer = JsonlPredictionWriter(work / "profile-log")
+    out: dict[str, Any] = {}
+    for rows, frame in frames.items():
+        body = _body(frame)
+        n = calls[rows]
+        parsed = parse_request(body, contract)
+        predictions = [
+            {"probability": 0.5, "label": "1", "model_version": route["model_version"]}
+        ] * rows
+
+        def encode_upstream(f: pd.DataFrame = parsed) -> bytes:
+            payload = {
+                "dataframe_split": {
+                    "columns": list(f.columns),
+                    "data": f.astype(object).where(f.notna(), None).to_numpy().tolist(),
+                }
+            }
+            return orjson.dumps(payload)
+
+        def log_records(f: pd.DataFrame = parsed, p: list[Any] = predictions) -> None:
+            now = utc_now()
+            records = f.astype(object).where(f.notna(), None).to_dict(orient="records")
+            for record, prediction in zip(records, p, strict=True):
+                record.update(
+                    prediction_id=uuid.uuid4().hex,
+                    request_id="x",
+                    timestamp=now,
+                    source="serving",
+                    model_name=route["model_name"],
+                    model_version=str(prediction["model_version"]),
+                    probability=prediction["probability"],
+                    label=prediction["label"],
+                    latency_ms=1.0,
+                )
+            writer.write(records)
+
+        upstream_body = orjson.dumps({"predictions": predictions})
+        steps = {
+            "parse_request (json + contract + DataFrame)": _timeit(
+                lambda b=body: parse_request(b, contract), n, warmup=5
+            ),
+            "re-encode for upstream (astype/where/tolist + orjson)": _timeit(
+                encode_upstream, n, warmup=5
+            ),
+            "decode upstream answer (orjson)": _timeit(
+                lambda b=upstream_body: orjson.loads(b)["predictions"], n, warmup=5
+            ),
+            "prediction log (records + uuid4 + json.dumps + write)": _timeit(
+                log_records, n, warmup=5
+            ),
+            "encode answer (orjson)": _timeit(
+                lambda p=predictions: orjson.dumps({"model_version": "1", "predictions": p}),
+                n,
+                warmup=5,
+            ),
+        }
+        out[str(rows)] = {name: float(np.median(t)) / 1000.0 for name, t in steps.items()}
+    writer.close()
+    return out
+
+
+def _mlflow_steps(
+    tracking_uri: str,
+    registered: str,
+    frames: dict[int, pd.DataFrame],
+    calls: dict[int, int],
+    work: Path,
+) -> dict[str, Any]:
+    """The MLflow scoring server's per-request work, in process, on the same model."""
+    import mlflow
+    from mlflow.pyfunc import scoring_server
+
+    mlflow.set_tracking_uri(tracking_uri)
+    (work / "mlflow-model").mkdir()
+    model = mlflow.pyfunc.load_model(
+        f"models:/{MODEL_NAME}/{registered}", dst_path=str(work / "mlflow-model")
+    )
+    schema = model.metadata.get_input_schema()
+    out: dict[str, Any] = {}
+    for rows, frame in frames.items():
+        body = _body(frame)
+        n = calls[rows]
+        parsed = scoring_server._parse_json_data(body, model.metadata, schema).data
+        predictions = model.predict(parsed)
+
+        def to_json(p: Any = predictions) -> str:
+            buffer = io.StringIO()
+            scoring_server.predictions_to_json(p, buffer)
+            return buffer.getvalue()
+
+        steps = {
+            "whole handler (scoring_server.invocations)": _timeit(
+                lambda b=body: scoring_server.invocations(b, "application/json", model, schema),
+                n,
+                warmup=5,
+            ),
+            "parse JSON to DataFrame (pandas)": _timeit(
+                lambda b=body: scoring_server._parse_json_data(b, model.metadata, schema),
+                n,
+                warmup=5,
+            ),
+            "pyfunc predict (schema enforcement + our model)": _timeit(
+                lambda d=parsed: model.predict(d), n, warmup=5
+            ),
+            "answer to JSON": _timeit(to_json, n, warmup=5),
+        }
+        out[str(rows)] = {name: float(np.median(t)) / 1000.0 for name, t in steps.items()}
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for name in VERSIONS:
+        try:
+            found[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            found[name] = "absent"
+    return found
+
+
+def _git() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+
+def _machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _goals(cells: dict[str, Any], micro: dict[str, Any]) -> list[dict[str, Any]]:
+    goals = []
+    p99 = cells["gateway/1/8"]["p99_ms"]
+    goals.append(
+        {
+            "goal": "deployed endpoint (gateway), 1 row, concurrency 8: p99 <= 10 ms",
+            "measured": f"{p99:.1f} ms",
+            "met": p99 <= GOALS["gateway_single_row_p99_ms_at_c8"],
+        }
+    )
+    for rows in ROW_COUNTS:
+        for c in CONCURRENCY:
+            gateway = cells[f"gateway/{rows}/{c}"]["requests_per_s"]
+            serve = cells[f"mlflow_serve/{rows}/{c}"]["requests_per_s"]
+            goals.append(
+                {
+                    "goal": f"gateway throughput >= mlflow models serve ({rows} rows, c={c})",
+                    "measured": f"{gateway:.1f} vs {serve:.1f} req/s ({gateway / serve:.2f}x)",
+                    "met": gateway >= serve,
+                }
+            )
+    median = micro["predict_proba_1_row"]["median_us"]
+    goals.append(
+        {
+            "goal": "in-process predict_proba, 1 row: <= 100 us",
+            "measured": (
+                f"median {median:.0f} us, p99 {micro['predict_proba_1_row']['p99_us']:.0f} us"
+            ),
+            "met": median <= GOALS["in_process_single_row_us"],
+        }
+    )
+    return goals
+
+
+def _markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "| target | rows/request | concurrency | requests | p50 (ms) | p99 (ms) | req/s "
+        "| rows/s | all 200 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for key, cell in result["cells"].items():
+        target, rows, c = key.split("/")
+        concurrency = "seq." if target == "in_process" else c
+        lines.append(
+            f"| {target} | {int(rows):,} | {concurrency} | {cell['requests']} "
+            f"| {cell['p50_ms']:.2f} | {cell['p99_ms']:.2f} | {cell['requests_per_s']:.1f} "
+            f"| {cell['requests_per_s'] * int(rows):,.0f} | {'yes' if cell['all_200'] else 'NO'} |"
+        )
+    lines += [
+        "",
+        "| CPU ms per request | rows | c | gateway | MLflow (deployed) | mlflow serve "
+        "| load generator |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, cell in result["cells"].items():
+        if "cpu_ms_per_request" not in cell:
+            continue
+        target, rows, c = key.split("/")
+        cpu = cell["cpu_ms_per_request"]
+        values = " | ".join(
+            f"{cpu.get(name, float('nan')):.2f}" for name in (*HTTP_TARGETS, "load_generator")
+        )
+        lines.append(f"| {target} | {int(rows):,} | {c} | {values} |")
+    micro = result["in_process_single_row"]
+    lines += [
+        "",
+        "| in process, 1 row (µs) | median | p99 | min | calls |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    rows_us = {"predict_proba": micro["predict_proba_1_row"], **micro["steps_1_row"]}
+    for name, t in rows_us.items():
+        lines.append(
+            f"| {name} | {t['median_us']:.0f} | {t['p99_us']:.0f} | {t['min_us']:.0f} "
+            f"| {t['calls']} |"
+        )
+    lines += ["", "| goal | measured | met |", "|---|---|---|"]
+    for goal in result["goals"]:
+        lines.append(f"| {goal['goal']} | {goal['measured']} | {'yes' if goal['met'] else 'no'} |")
+    lines += ["", "| step, median ms (in process) | 1 row | 1,000 rows |", "|---|---:|---:|"]
+    for side, label in (("gateway_steps", "gateway"), ("mlflow_server_steps", "MLflow server")):
+        steps = result["breakdown"][side]
+        for name in steps["1"]:
+            lines.append(
+                f"| {label}: {name} | {steps['1'][name]:.3f} | {steps['1000'][name]:.2f} |"
+            )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests-1", type=int, default=400, help="timed requests, 1-row cells")
+    parser.add_argument("--requests-1000", type=int, default=60, help="same, 1,000-row cells")
+    parser.add_argument("--warmup-1", type=int, default=50)
+    parser.add_argument("--warmup-1000", type=int, default=10)
+    parser.add_argument("--micro-calls", type=int, default=3000)
+    args = parser.parse_args()
+    requests = {1: args.requests_1, 1000: args.requests_1000}
+    warmups = {1: args.warmup_1, 1000: args.warmup_1000}
+
+    os.environ.update(OFFLINE_ENV)
+    # Run as `python benchmarks/serving_latency.py`: the project's packages are imported below.
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    (work / "tmp").mkdir()
+    gateway_port = _free_port()
+    env = _env(work, gateway_port)
+    repo_config = ROOT / ".zen" / "config.yaml"
+    saved = repo_config.read_bytes() if repo_config.is_file() else None
+    serve: subprocess.Popen[bytes] | None = None
+    leftovers: list[int] = []
+    started = time.time()
+    try:
+        print("setup (isolated ZenML store):", flush=True)
+        _checkout(work)
+        route = _deploy(env, work)
+        bundle_dir, tracking_uri = _export_bundle(env, work, route["model_version"])
+        serve, serve_url = _start_mlflow_serve(env, tracking_uri, route["registered_version"], work)
+        urls = {
+            "gateway": f"http://127.0.0.1:{gateway_port}/invocations",
+            "mlflow_deployed": route["url"],
+            "mlflow_serve": serve_url,
+        }
+        print(f"  targets: {json.dumps(urls)}", flush=True)
+        servers = _server_pids(
+            env["ZENML_CONFIG_PATH"],
+            {name: int(urllib.parse.urlsplit(url).port or 80) for name, url in urls.items()},
+        )
+        print(f"  server pids: {servers}", flush=True)
+        frames = _frames()
+        bodies = {rows: _body(frame) for rows, frame in frames.items()}
+
+        print("warm-up", flush=True)
+        answers: dict[str, dict[int, list[float]]] = {}
+        for target, url in urls.items():
+            answers[target] = {
+                rows: _warm_up(url, bodies[rows], warmups[rows], rows) for rows in ROW_COUNTS
+            }
+
+        print("in process", flush=True)
+        in_cells, micro, answers["in_process"] = _in_process(
+            bundle_dir, frames, requests, args.micro_calls
+        )
+
+        cells: dict[str, Any] = {}
+        load_average = {"before": os.getloadavg()}
+        metrics_before = _gateway_metrics(urls["gateway"])
+        for rows in ROW_COUNTS:
+            for c in CONCURRENCY:
+                # Targets alternate within each cell, so drifting machine noise hits all alike.
+                for target in HTTP_TARGETS:
+                    print(f"  {target}: {rows} rows, concurrency {c}", flush=True)
+                    cells[f"{target}/{rows}/{c}"] = _load(
+                        urls[target], bodies[rows], requests[rows], c, servers
+                    )
+                if c == CONCURRENCY[0]:
+                    cells[f"in_process/{rows}/1"] = in_cells[f"in_process/{rows}/1"]
+
+        load_average["after"] = os.getloadavg()
+        metrics_after = _gateway_metrics(urls["gateway"])
+        gateway_cells = [cell for key, cell in cells.items() if key.startswith("gateway/")]
+        self_reported = {
+            "gateway_histogram_mean_ms": 1000.0
+            * (metrics_after["sum"] - metrics_before["sum"])
+            / (metrics_after["count"] - metrics_before["count"]),
+            "client_mean_ms": sum(c["mean_ms"] * c["requests"] for c in gateway_cells)
+            / sum(c["requests"] for c in gateway_cells),
+        }
+
+        print("breakdown", flush=True)
+        profile_calls = {1: 500, 1000: 30}
+        breakdown = {
+            "gateway_steps": _gateway_steps(route, frames, work, profile_calls),
+            "mlflow_server_steps": _mlflow_steps(
+                tracking_uri, route["registered_version"], frames, profile_calls, work
+            ),
+        }
+        reference = np.asarray(answers["in_process"][1000])
+        agreement = {
+            target: float(np.max(np.abs(np.asarray(answers[target][1000]) - reference)))
+            for target in HTTP_TARGETS
+        }
+    finally:
+        print("teardown", flush=True)
+        leftovers = _teardown(env, work, serve)
+        if saved is not None:
+            repo_config.write_bytes(saved)
+        shutil.rmtree(work, ignore_errors=True)
+
+    result = {
+        "benchmark": "serving_latency",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "model": {
+            "name": MODEL_NAME,
+            "zenml_version": route["model_version"],
+            "registered_version": route["registered_version"],
+            "features": len(frames[1].columns),
+        },
+        "targets": {**urls, "in_process": "Predictor.predict_proba(DataFrame), sequential"},
+        "method": {
+            "client": "one thread per connection, keep-alive http.client, pre-encoded bodies",
+            "requests_per_cell": {str(k): v for k, v in requests.items()},
+            "warmup_requests": {str(k): v for k, v in warmups.items()},
+            "concurrency": list(CONCURRENCY),
+            "payload": "rows of data/breast_cancer.csv without target, dataframe_split JSON",
+            "payload_bytes": {str(k): len(v) for k, v in bodies.items()},
+            "servers": "gateway: 1 uvicorn worker; both MLflow servers: 1 uvicorn worker",
+        },
+        "cells": cells,
+        "server_pids": servers,
+        "load_average_1_5_15_min": load_average,
+        "gateway_self_reported_latency": self_reported,
+        "in_process_single_row": micro,
+        "breakdown": breakdown,
+        "max_abs_probability_diff_vs_in_process_1000_rows": agreement,
+        "goals": [],
+        "leftover_processes_killed": leftovers,
+        "checkout": _git(),
+        "machine": _machine(),
+        "versions": _versions(),
+        "note": (
+            "On 2 cores the load generator (this process) competes with the servers for CPU; "
+            "compare targets with each other rather than reading absolute capacity."
+        ),
+    }
+    result["goals"] = _goals(cells, micro)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(_markdown(result))
+    print(f"\nprobabilities vs in process (1,000 rows), max abs diff: {agreement}")
+    if leftovers:
+        print(f"killed leftover processes: {leftovers}")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
