@@ -37,8 +37,11 @@ logger = get_logger(__name__)
 
 DEFAULT_TOLERANCE = 1e-6
 DEFAULT_TIMEOUT_S = 120
-# Uvicorn workers per model server: one per core on our 2-core machines.
-DEFAULT_WORKERS = 2
+# Uvicorn workers per model server. More than one is unsafe with ZenML 0.98's local daemon:
+# a multi-worker uvicorn listens in a way ZenML's free-port probe (SO_REUSEPORT) does not see,
+# so the next server can be handed the same port and the old server answers for the new one.
+# The smoke test's model-version check catches that, but the deployment then fails.
+DEFAULT_WORKERS = 1
 
 
 class DeploymentError(RuntimeError):
