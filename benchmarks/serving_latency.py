@@ -1,30 +1,37 @@
 """Benchmark: online serving latency and throughput, four ways side by side in one run.
 
-On an isolated ZenML store (temporary ``ZENML_CONFIG_PATH``, free gateway port) it registers
-the ``local`` stack, trains and deploys the model with the README's commands, starts a plain
+In a temporary copy of the working tree, on an isolated ZenML store (temporary
+``ZENML_CONFIG_PATH``, free gateway port), it registers the ``local`` stack, makes sure of the
+data, trains and deploys the model with the README's commands, starts a plain
 ``mlflow models serve`` on the same registered version, then measures:
 
   * ``gateway``: ``POST /invocations`` on the gateway, the endpoint clients use;
   * ``mlflow_deployed``: the ZenML-managed MLflow model server behind it, called directly (the
     ``url`` in ``route.json``);
-  * ``mlflow_serve``: plain ``mlflow models serve --env-manager local`` (one worker, like the
-    deployed server);
+  * ``mlflow_serve``: plain ``mlflow models serve --env-manager local`` (its default of one
+    worker; ``--serve-workers`` to change it);
   * ``in_process``: ``Predictor.predict_proba`` on a DataFrame in this process (sequential
-    calls; no HTTP, no JSON).
+    calls; no HTTP, no JSON), with torch's default threads and with one thread.
 
 for 1-row and 1,000-row payloads (rows of ``data/breast_cancer.csv`` without ``target``, as
 MLflow ``dataframe_split`` JSON) at concurrency 1 and 8. The load generator is one thread per
 connection with a keep-alive ``http.client`` connection each and pre-encoded bodies; each
-target is warmed up first and each cell runs a fixed number of requests. It also times
-``predict_proba`` on one row in microseconds, and breaks one gateway request and one MLflow
-server request down into their steps (in process) to show where the time goes.
+target is warmed up first and each cell runs a fixed number of requests. Per cell it also
+records the CPU time each server process (workers included) and the load generator spent per
+request, from /proc.
+
+Where the time goes: ``predict_proba`` on one row in microseconds, step by step; a second
+gateway on the same routing table run under cProfile (switched on for the timed requests
+only), its CPU split by component; and the MLflow scoring server's handler, step by step, in
+this process on the same model.
 
 On a 2-core machine the load generator competes with the servers for the CPUs; the numbers
 are for comparing the four targets with each other, not absolute capacity.
 
 Writes ``benchmarks/results/serving_latency.json`` and prints Markdown tables. Everything runs
-on 127.0.0.1; every process started here is stopped at the end, the temporary store deleted
-and the checkout's ``.zen/config.yaml`` put back.
+on 127.0.0.1; every process started here is stopped at the end (``python -m release stop``,
+then the process groups), the temporary copy and store deleted, and the checkout's
+``.zen/config.yaml`` put back byte for byte should anything have touched it.
 
 Usage: python benchmarks/serving_latency.py [--requests-1 400] [--requests-1000 60]
 """
@@ -46,7 +53,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import uuid
 from collections.abc import Callable
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -212,7 +218,7 @@ def _http_get(url: str, timeout: float = 2.0) -> int:
 
 
 def _start_mlflow_serve(
-    env: dict[str, str], tracking_uri: str, registered: str, work: Path
+    env: dict[str, str], tracking_uri: str, registered: str, work: Path, workers: int
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     serve_env = dict(env, MLFLOW_TRACKING_URI=tracking_uri)
@@ -228,6 +234,7 @@ def _start_mlflow_serve(
         "127.0.0.1",
         "-p",
         str(port),
+        *(["--workers", str(workers)] if workers != 1 else []),
     ]
     print(f"  $ {' '.join(cmd)}", flush=True)
     log = (work / "mlflow_serve.log").open("ab")
@@ -425,13 +432,44 @@ def _load(
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads), from /proc."""
+    """User + system CPU time of a process and its live descendants (uvicorn workers), from
+    /proc; whole processes, all threads."""
+
+    def own(p: int) -> float:
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+        except OSError:
+            return 0.0
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += own(p)
+        todo.extend(children.get(p, []))
+    return total
+
+
+def _workers(pid: int) -> int:
+    """The ``--workers`` of a uvicorn command line (1 when absent)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
     except OSError:
-        return float("nan")
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0
+    for flag, value in zip(argv, argv[1:], strict=False):
+        if flag == "--workers":
+            return int(value)
+    return 1
 
 
 def _server_pids(marker: str, ports: dict[str, int]) -> dict[str, int]:
@@ -515,12 +553,18 @@ def _in_process(
     predictor = Predictor.from_directory(bundle_dir)
     cells: dict[str, Any] = {}
     probabilities: dict[int, list[float]] = {}
-    for rows, frame in frames.items():
-        probabilities[rows] = predictor.predict_proba(frame).tolist()
-        times = _timeit(lambda f=frame: predictor.predict_proba(f), requests[rows], warmup=20)
-        result = _summary(list(times / 1e6), float(times.sum() / 1e6))
-        result.update(statuses={}, errors=[], all_200=True)
-        cells[f"in_process/{rows}/1"] = result
+    default_threads = torch.get_num_threads()
+    # torch's default intra-op pool has one thread per core; on 2 cores a batch then waits
+    # for the other core whenever a server holds it. One thread shows the model's own cost.
+    for name, threads in (("in_process", default_threads), ("in_process_1_thread", 1)):
+        torch.set_num_threads(threads)
+        for rows, frame in frames.items():
+            probabilities[rows] = predictor.predict_proba(frame).tolist()
+            times = _timeit(lambda f=frame: predictor.predict_proba(f), requests[rows], warmup=20)
+            result = _summary(list(times / 1e6), float(times.sum() / 1e6))
+            result.update(statuses={}, errors=[], all_200=True, torch_threads=threads)
+            cells[f"{name}/{rows}/1"] = result
+    torch.set_num_threads(default_threads)
 
     one = frames[1]
     bundle = predictor.bundle
@@ -545,75 +589,141 @@ def _in_process(
     return cells, micro, probabilities
 
 
-def _gateway_steps(
-    route: dict[str, Any], frames: dict[int, pd.DataFrame], work: Path, calls: dict[int, int]
+# Where a profiled gateway's CPU time goes: (category, substring of the file name or of the
+# built-in's name); the first match wins. Exclusive time (tottime), so nothing is counted twice.
+PROFILE_CATEGORIES = (
+    ("parse + validate (serving/contract.py)", "serving/contract.py"),
+    ("prediction log (serving/prediction_log.py, uuid, file I/O)", "serving/prediction_log.py"),
+    ("prediction log (serving/prediction_log.py, uuid, file I/O)", "/uuid.py"),
+    ("prediction log (serving/prediction_log.py, uuid, file I/O)", "_io."),
+    ("prediction log (serving/prediction_log.py, uuid, file I/O)", "posix.urandom"),
+    ("gateway handler + routing (serving/gateway.py, routing.py)", "serving/"),
+    ("JSON (orjson, json)", "orjson"),
+    ("JSON (orjson, json)", "/json/"),
+    ("metrics (prometheus_client)", "prometheus_client"),
+    ("upstream HTTP client (httpx, httpcore)", "/httpx/"),
+    ("upstream HTTP client (httpx, httpcore)", "/httpcore/"),
+    ("upstream HTTP client (httpx, httpcore)", "/anyio/"),
+    ("HTTP server + framework (uvicorn, h11, starlette, fastapi)", "/uvicorn/"),
+    ("HTTP server + framework (uvicorn, h11, starlette, fastapi)", "/h11/"),
+    ("HTTP server + framework (uvicorn, h11, starlette, fastapi)", "/httptools/"),
+    ("HTTP server + framework (uvicorn, h11, starlette, fastapi)", "/starlette/"),
+    ("HTTP server + framework (uvicorn, h11, starlette, fastapi)", "/fastapi/"),
+    ("HTTP server + framework (uvicorn, h11, starlette, fastapi)", "/pydantic"),
+    ("event loop + sockets (asyncio)", "asyncio"),
+    ("event loop + sockets (asyncio)", "selectors"),
+    ("event loop + sockets (asyncio)", "socket"),
+)
+
+
+# The gateway under cProfile, switched on and off by SIGUSR1 / SIGUSR2 so that start-up and
+# warm-up stay out of the profile; the stats are written once uvicorn has shut down on SIGINT.
+_PROFILED_GATEWAY = """
+import cProfile, signal, sys
+from serving.gateway import main
+profiler = cProfile.Profile()
+signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
+signal.signal(signal.SIGUSR2, lambda *_: profiler.disable())
+try:
+    main(sys.argv[2:])
+finally:
+    profiler.disable()
+    profiler.dump_stats(sys.argv[1])
+"""
+
+
+def _categories(
+    stats: dict[Any, Any], key: Any, memo: dict[Any, dict[str, float]], depth: int
+) -> dict[str, float]:
+    """Which components a function's own time belongs to: its file's category, or, for
+    built-ins and generic stdlib helpers, its callers' categories in proportion to the time
+    each caller spent in it (up to 6 levels up)."""
+    label = f"{key[0]}:{key[2]}"
+    direct = next((c for c, k in PROFILE_CATEGORIES if k in label), None)
+    if direct is not None:
+        return {direct: 1.0}
+    callers = stats.get(key, (0, 0, 0, 0, {}))[4]
+    spent = {caller: value[2] for caller, value in callers.items() if value[2] > 0}
+    if depth >= 6 or not spent:
+        return {"other (start-up, stdlib)": 1.0}
+    if (key, depth) in memo:
+        return memo[(key, depth)]
+    total = sum(spent.values())
+    result: dict[str, float] = {}
+    for caller, value in spent.items():
+        for category, fraction in _categories(stats, caller, memo, depth + 1).items():
+            result[category] = result.get(category, 0.0) + fraction * value / total
+    memo[(key, depth)] = result
+    return result
+
+
+def _profile_gateway(
+    env: dict[str, str], work: Path, body: bytes, rows: int, requests: int
 ) -> dict[str, Any]:
-    """The gateway's per-request work, step by step, as in ``serving/gateway.py``."""
-    import orjson
+    """Run a second gateway under cProfile on the same routing table (so the same upstream
+    server), send it ``requests`` sequential requests, and split its CPU time by component."""
+    import pstats
 
-    from serving.contract import FeatureContract, parse_request
-    from serving.prediction_log import JsonlPredictionWriter, utc_now
-
-    contract = FeatureContract.from_dict(route["contract"])
-    writer = JsonlPredictionWriter(work / "profile-log")
-    out: dict[str, Any] = {}
-    for rows, frame in frames.items():
-        body = _body(frame)
-        n = calls[rows]
-        parsed = parse_request(body, contract)
-        predictions = [
-            {"probability": 0.5, "label": "1", "model_version": route["model_version"]}
-        ] * rows
-
-        def encode_upstream(f: pd.DataFrame = parsed) -> bytes:
-            payload = {
-                "dataframe_split": {
-                    "columns": list(f.columns),
-                    "data": f.astype(object).where(f.notna(), None).to_numpy().tolist(),
-                }
-            }
-            return orjson.dumps(payload)
-
-        def log_records(f: pd.DataFrame = parsed, p: list[Any] = predictions) -> None:
-            now = utc_now()
-            records = f.astype(object).where(f.notna(), None).to_dict(orient="records")
-            for record, prediction in zip(records, p, strict=True):
-                record.update(
-                    prediction_id=uuid.uuid4().hex,
-                    request_id="x",
-                    timestamp=now,
-                    source="serving",
-                    model_name=route["model_name"],
-                    model_version=str(prediction["model_version"]),
-                    probability=prediction["probability"],
-                    label=prediction["label"],
-                    latency_ms=1.0,
-                )
-            writer.write(records)
-
-        upstream_body = orjson.dumps({"predictions": predictions})
-        steps = {
-            "parse_request (json + contract + DataFrame)": _timeit(
-                lambda b=body: parse_request(b, contract), n, warmup=5
-            ),
-            "re-encode for upstream (astype/where/tolist + orjson)": _timeit(
-                encode_upstream, n, warmup=5
-            ),
-            "decode upstream answer (orjson)": _timeit(
-                lambda b=upstream_body: orjson.loads(b)["predictions"], n, warmup=5
-            ),
-            "prediction log (records + uuid4 + json.dumps + write)": _timeit(
-                log_records, n, warmup=5
-            ),
-            "encode answer (orjson)": _timeit(
-                lambda p=predictions: orjson.dumps({"model_version": "1", "predictions": p}),
-                n,
-                warmup=5,
-            ),
-        }
-        out[str(rows)] = {name: float(np.median(t)) / 1000.0 for name, t in steps.items()}
-    writer.close()
-    return out
+    state = work / "profile-state"
+    state.mkdir(exist_ok=True)
+    shutil.copy(work / "zenml" / "serving" / "route.json", state / "route.json")
+    port = _free_port()
+    out = work / "gateway.prof"
+    process = subprocess.Popen(
+        [
+            str(BIN / "python"),
+            "-c",
+            _PROFILED_GATEWAY,
+            str(out),
+            "--port",
+            str(port),
+            "--state-dir",
+            str(state),
+        ],
+        cwd=env["PYTHONPATH"],
+        env=env,
+        stdout=(work / "gateway-profiled.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _http_get(f"http://127.0.0.1:{port}/health") != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"profiled gateway did not start; see {work}")
+            time.sleep(0.3)
+        url = f"http://127.0.0.1:{port}/invocations"
+        _warm_up(url, body, 50, rows)
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)
+        timed = _load(url, body, requests, 1, {"gateway_profiled": process.pid})
+        process.send_signal(signal.SIGUSR2)
+        time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _stop_group(process)
+    stats = pstats.Stats(str(out)).stats
+    parts: dict[str, float] = {}
+    idle = 0.0
+    for key, (_, _, tottime, _, _) in stats.items():
+        if key[0] == "~" and "poll" in key[2] and ("epoll" in key[2] or "select" in key[2]):
+            idle += tottime
+            continue
+        for category, fraction in _categories(stats, key, {}, 0).items():
+            parts[category] = parts.get(category, 0.0) + tottime * fraction
+    total = sum(parts.values())
+    n = requests + 1  # _load opens its connection with one untimed request
+    return {
+        "rows": rows,
+        "requests_profiled": n,
+        "latency_under_profiler": timed,
+        "cpu_us_per_request_under_profiler": 1e6 * total / n,
+        "share": {k: v / total for k, v in sorted(parts.items(), key=lambda kv: -kv[1])},
+        "idle_wait_s": idle,
+    }
 
 
 def _mlflow_steps(
@@ -683,7 +793,11 @@ def _git() -> dict[str, Any]:
         result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
         return result.stdout.strip() if result.returncode == 0 else ""
 
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        # The working tree is shared and copied as it is: name what differed from the commit.
+        "uncommitted": [line[3:] for line in git("status", "--porcelain").splitlines()],
+    }
 
 
 def _machine() -> dict[str, Any]:
@@ -745,7 +859,7 @@ def _markdown(result: dict[str, Any]) -> str:
     ]
     for key, cell in result["cells"].items():
         target, rows, c = key.split("/")
-        concurrency = "seq." if target == "in_process" else c
+        concurrency = "seq." if target.startswith("in_process") else c
         lines.append(
             f"| {target} | {int(rows):,} | {concurrency} | {cell['requests']} "
             f"| {cell['p50_ms']:.2f} | {cell['p99_ms']:.2f} | {cell['requests_per_s']:.1f} "
@@ -781,13 +895,20 @@ def _markdown(result: dict[str, Any]) -> str:
     lines += ["", "| goal | measured | met |", "|---|---|---|"]
     for goal in result["goals"]:
         lines.append(f"| {goal['goal']} | {goal['measured']} | {'yes' if goal['met'] else 'no'} |")
-    lines += ["", "| step, median ms (in process) | 1 row | 1,000 rows |", "|---|---:|---:|"]
-    for side, label in (("gateway_steps", "gateway"), ("mlflow_server_steps", "MLflow server")):
-        steps = result["breakdown"][side]
-        for name in steps["1"]:
-            lines.append(
-                f"| {label}: {name} | {steps['1'][name]:.3f} | {steps['1000'][name]:.2f} |"
-            )
+    profile = result["breakdown"]["gateway_profile_1_row"]
+    lines += [
+        "",
+        f"| gateway CPU, 1-row request, under cProfile "
+        f"({profile['cpu_us_per_request_under_profiler']:.0f} µs/request) | share |",
+        "|---|---:|",
+    ]
+    for name, share in profile["share"].items():
+        lines.append(f"| {name} | {100 * share:.0f} % |")
+    steps = result["breakdown"]["mlflow_server_steps"]
+    lines += ["", "| MLflow server step, median ms (in process) | 1 row | 1,000 rows |"]
+    lines.append("|---|---:|---:|")
+    for name in steps["1"]:
+        lines.append(f"| {name} | {steps['1'][name]:.3f} | {steps['1000'][name]:.2f} |")
     return "\n".join(lines)
 
 
@@ -801,6 +922,9 @@ def main() -> None:
     parser.add_argument("--warmup-1", type=int, default=50)
     parser.add_argument("--warmup-1000", type=int, default=10)
     parser.add_argument("--micro-calls", type=int, default=3000)
+    parser.add_argument(
+        "--serve-workers", type=int, default=1, help="workers of the plain mlflow models serve"
+    )
     args = parser.parse_args()
     requests = {1: args.requests_1, 1000: args.requests_1000}
     warmups = {1: args.warmup_1, 1000: args.warmup_1000}
@@ -820,10 +944,13 @@ def main() -> None:
     started = time.time()
     try:
         print("setup (isolated ZenML store):", flush=True)
+        checkout = _git()
         _checkout(work)
         route = _deploy(env, work)
         bundle_dir, tracking_uri = _export_bundle(env, work, route["model_version"])
-        serve, serve_url = _start_mlflow_serve(env, tracking_uri, route["registered_version"], work)
+        serve, serve_url = _start_mlflow_serve(
+            env, tracking_uri, route["registered_version"], work, args.serve_workers
+        )
         urls = {
             "gateway": f"http://127.0.0.1:{gateway_port}/invocations",
             "mlflow_deployed": route["url"],
@@ -835,6 +962,14 @@ def main() -> None:
             {name: int(urllib.parse.urlsplit(url).port or 80) for name, url in urls.items()},
         )
         print(f"  server pids: {servers}", flush=True)
+        if set(servers) != set(urls):
+            raise SystemExit(
+                f"no process of this run listens on {sorted(set(urls) - set(servers))}: the port "
+                "was taken by another ZenML store's model server started at the same time "
+                "(ZenML's local deployer picks ports counting up from 8000), so the gateway "
+                "routes to a server of another run. Run again when the machine is quieter."
+            )
+        workers = {name: _workers(pid) for name, pid in servers.items()}
         frames = _frames()
         bodies = {rows: _body(frame) for rows, frame in frames.items()}
 
@@ -862,7 +997,8 @@ def main() -> None:
                         urls[target], bodies[rows], requests[rows], c, servers
                     )
                 if c == CONCURRENCY[0]:
-                    cells[f"in_process/{rows}/1"] = in_cells[f"in_process/{rows}/1"]
+                    for name in ("in_process", "in_process_1_thread"):
+                        cells[f"{name}/{rows}/1"] = in_cells[f"{name}/{rows}/1"]
 
         load_average["after"] = os.getloadavg()
         metrics_after = _gateway_metrics(urls["gateway"])
@@ -878,7 +1014,7 @@ def main() -> None:
         print("breakdown", flush=True)
         profile_calls = {1: 500, 1000: 30}
         breakdown = {
-            "gateway_steps": _gateway_steps(route, frames, work, profile_calls),
+            "gateway_profile_1_row": _profile_gateway(env, work, bodies[1], 1, requests[1]),
             "mlflow_server_steps": _mlflow_steps(
                 tracking_uri, route["registered_version"], frames, profile_calls, work
             ),
@@ -913,7 +1049,7 @@ def main() -> None:
             "concurrency": list(CONCURRENCY),
             "payload": "rows of data/breast_cancer.csv without target, dataframe_split JSON",
             "payload_bytes": {str(k): len(v) for k, v in bodies.items()},
-            "servers": "gateway: 1 uvicorn worker; both MLflow servers: 1 uvicorn worker",
+            "uvicorn_workers": workers,
         },
         "cells": cells,
         "server_pids": servers,
@@ -924,7 +1060,7 @@ def main() -> None:
         "max_abs_probability_diff_vs_in_process_1000_rows": agreement,
         "goals": [],
         "leftover_processes_killed": leftovers,
-        "checkout": _git(),
+        "checkout": checkout,
         "machine": _machine(),
         "versions": _versions(),
         "note": (

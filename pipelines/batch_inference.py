@@ -17,14 +17,18 @@ from steps.inference.score_batch import score_batch
 
 
 @pipeline(name="batch_inference_pipeline", enable_cache=False)
-def batch_inference_pipeline(path: str, model_name: str, version: str | None = None) -> None:
+def batch_inference_pipeline(path: str, model_name: str, version: str | int | None = None) -> None:
     """Score ``path`` and append the predictions to the prediction log.
 
     Args:
         path: The batch file (CSV or Parquet) with the model's feature columns.
         model_name: The ZenML model name.
-        version: A model version number; default: the production version.
+        version: A model version number (``2`` or ``"2"``); default: the production version.
     """
     batch = load_batch(path=path)
-    predictions = score_batch(inference_batch=batch, model_name=model_name, version=version)
+    predictions = score_batch(
+        inference_batch=batch,
+        model_name=model_name,
+        version=None if version is None else str(version),
+    )
     log_predictions(predictions=predictions)

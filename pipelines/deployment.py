@@ -16,7 +16,7 @@ from steps.deployment.deploy_model import deploy_model
 @pipeline(name="deployment_pipeline", enable_cache=False)
 def deployment_pipeline(
     model_name: str,
-    version: str | None = None,
+    version: str | int | None = None,
     smoke_test_tolerance: float = DEFAULT_TOLERANCE,
     start_timeout_s: int = DEFAULT_TIMEOUT_S,
     workers: int = DEFAULT_WORKERS,
@@ -25,14 +25,14 @@ def deployment_pipeline(
 
     Args:
         model_name: The ZenML model name.
-        version: A model version number; default: the production version.
+        version: A model version number (``2`` or ``"2"``); default: the production version.
         smoke_test_tolerance: Smoke-test tolerance on probabilities (absolute).
         start_timeout_s: Seconds to wait for the new model server.
         workers: Uvicorn worker processes of the new model server.
     """
     deploy_model(
         model_name=model_name,
-        version=version,
+        version=None if version is None else str(version),
         smoke_test_tolerance=smoke_test_tolerance,
         start_timeout_s=start_timeout_s,
         workers=workers,

@@ -15,11 +15,13 @@ import sys
 
 from release.blue_green import DeploymentError, rollback
 from serving.routing import (
+    RouteTable,
     gateway_alive,
     gateway_url,
     read_routes,
     start_gateway,
     stop_gateway,
+    write_routes,
 )
 
 
@@ -46,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         status = {
             "endpoint": f"{gateway_url()}/invocations",
             "gateway_running": gateway_alive(),
+            "active_server_healthy": table.active is not None and _healthy(table.active.health_url),
+            "production_version": _production_version(table),
             **routes,
         }
         print(json.dumps(status, indent=1))
@@ -55,7 +59,29 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _healthy(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2.0) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _production_version(table: RouteTable) -> str | None:
+    """The ZenML production version (may differ from the served one after an explicit deploy)."""
+    from release.production import current_production
+
+    route = table.active or table.previous
+    if route is None:
+        return None
+    production = current_production(route.model_name)
+    return None if production is None else str(production.number)
+
+
 def _stop_all() -> None:
+    import time
     from uuid import UUID
 
     from zenml.client import Client
@@ -65,7 +91,12 @@ def _stop_all() -> None:
     deployer = Client().active_stack.model_deployer
     for route in (table.active, table.previous):
         if route is not None and deployer is not None:
-            deployer.delete_model_server(UUID(route.service_id), force=True)
+            try:
+                deployer.delete_model_server(UUID(route.service_id), force=True)
+            except Exception as exc:  # noqa: BLE001 - keep stopping the rest
+                print(f"warning: could not delete model server {route.service_id}: {exc}")
+    # Nothing is served any more: say so, so that a later deploy starts from scratch.
+    write_routes(RouteTable(active=None, previous=None, updated_at=time.time()))
 
 
 if __name__ == "__main__":

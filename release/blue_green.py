@@ -236,9 +236,9 @@ def _create_server(
         health_check_url=service.get_healthcheck_url(),
     )
     if not service.is_running:
-        raise DeploymentError(
-            f"model server {service.uuid} did not start; see {service.status.runtime_path}"
-        )
+        runtime = service.status.runtime_path
+        _delete_server(str(service.uuid))
+        raise DeploymentError(f"model server {service.uuid} did not start; see {runtime}")
     return service
 
 
@@ -281,13 +281,23 @@ def deploy(
         )
     bundle: ModelBundle = target.get_artifact("classifier").load()
     report: EvaluationReport = target.get_artifact("evaluation_report").load()
+    if tolerance < 0:
+        raise DeploymentError(f"smoke_test_tolerance must be >= 0, got {tolerance}")
     table = read_routes()
-    if table.active is not None and table.active.model_version == str(target.number):
-        logger.info("Version %s is already active; nothing to do", target.number)
+    active = table.active
+    if (
+        active is not None
+        and active.model_version == str(target.number)
+        and _http(active.health_url, timeout=2.0)[0] == 200
+    ):
+        logger.info("Version %s is already active and healthy; nothing to do", target.number)
         start_gateway()
-        return _record(table.active, table.previous, 0.0)
+        return _record(active, table.previous, 0.0)
     service = _start_server(target, registered, timeout_s, workers)
     service_id = str(service.uuid)
+    # A server the routing table still points at (e.g. the rollback target) is never deleted
+    # because this deployment failed.
+    routed = {r.service_id for r in (table.active, table.previous) if r is not None}
     try:
         url = service.get_prediction_url()
         health = service.get_healthcheck_url()
@@ -296,7 +306,8 @@ def deploy(
         health_check(health)
         worst = smoke_test(url, report, tolerance, str(target.number))
     except Exception:
-        _delete_server(service_id)
+        if service_id not in routed:
+            _delete_server(service_id)
         raise
     green = Route(
         model_name=model_name,
@@ -332,7 +343,11 @@ def switch(green: Route) -> RouteTable:
         The new routing table.
     """
     old = read_routes()
-    keep_previous = old.active if old.active and old.active.service_id != green.service_id else None
+    keep_previous: Route | None
+    if old.active is not None and old.active.service_id != green.service_id:
+        keep_previous = old.active
+    else:
+        keep_previous = old.previous
     table = RouteTable(active=green, previous=keep_previous, updated_at=time.time())
     write_routes(table)
     start_gateway()

@@ -102,7 +102,9 @@ def _load_json(body: bytes) -> Any:
         pass  # orjson refuses NaN/Infinity; the stdlib parser keeps them for a precise error
     try:
         return json.loads(body, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError as exc:
+        raise RequestError(400, "malformed JSON: nested too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, int digit limit
         raise RequestError(400, f"malformed JSON: {exc}") from exc
 
 
@@ -219,7 +221,13 @@ def parse_rows(
                         column,
                     )
             elif type(value) is int:
-                values[k] = float(value)
+                try:
+                    values[k] = float(value)
+                except OverflowError as exc:
+                    column = wanted[k]
+                    raise RequestError(
+                        422, f"column '{column}': integer at row {i} is too large", column
+                    ) from exc
             else:
                 column = wanted[k]
                 raise RequestError(

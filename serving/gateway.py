@@ -22,6 +22,7 @@ monitoring pipeline reads. Run with ``python -m serving.gateway --port 8765``; i
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 import uuid
@@ -47,7 +48,12 @@ from serving.contract import DEFAULT_MAX_ROWS, FeatureContract, RequestError, pa
 from serving.prediction_log import JsonlPredictionWriter, utc_now
 from serving.routing import DEFAULT_HOST, ROUTE_FILE, RouteTable, read_routes
 
+logger = logging.getLogger("serving.gateway")
+
 UPSTREAM_TIMEOUT_S = 30.0
+# Bodies above this are refused before being read (10,000 rows of 30 numbers is ~2.5 MB).
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+SERVICE_NAME = "tabular-gateway"
 # Latency buckets in seconds, from 1 ms to 5 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -75,13 +81,19 @@ class _Routes:
         return self._table, self._contract
 
 
-def create_app(state: Path, log_dir: Path, max_rows: int = DEFAULT_MAX_ROWS) -> FastAPI:
+def create_app(
+    state: Path,
+    log_dir: Path,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
     """Build the gateway application.
 
     Args:
         state: The serving state directory holding ``route.json``.
         log_dir: Where the prediction log is written.
         max_rows: Largest batch accepted per request, in rows.
+        max_body_bytes: Largest request body accepted, in bytes.
 
     Returns:
         The FastAPI app.
@@ -127,7 +139,36 @@ def create_app(state: Path, log_dir: Path, max_rows: int = DEFAULT_MAX_ROWS) -> 
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
+        try:
+            return await _invocations(request)
+        except Exception:  # noqa: BLE001 - counted and logged; the server stays up
+            logger.exception("unexpected error while serving a request")
+            return _error(500, {"error_code": "INTERNAL_ERROR", "message": "unexpected error"})
+
+    async def _invocations(request: Request) -> Response:
         started = time.perf_counter()
+        content_type = request.headers.get("content-type", "application/json")
+        if not content_type.split(";")[0].strip().lower().endswith("json"):
+            return _error(
+                415,
+                {
+                    "error_code": "UNSUPPORTED_MEDIA_TYPE",
+                    "message": f"content type '{content_type}' is not supported; send "
+                    "application/json",
+                    "field": "Content-Type",
+                },
+            )
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > max_body_bytes:
+            return _error(
+                413,
+                {
+                    "error_code": "PAYLOAD_TOO_LARGE",
+                    "message": f"body of {length} bytes exceeds the limit of "
+                    f"{max_body_bytes} bytes",
+                    "field": None,
+                },
+            )
         table, contract = routes.current()
         route = table.active
         if route is None or contract is None:
@@ -195,8 +236,22 @@ def create_app(state: Path, log_dir: Path, max_rows: int = DEFAULT_MAX_ROWS) -> 
     async def health() -> JSONResponse:
         table, _ = routes.current()
         if table.active is None:
-            return JSONResponse({"status": "no deployment"}, status_code=503)
-        return JSONResponse({"status": "ok", "model_version": table.active.model_version})
+            return JSONResponse(
+                {"service": SERVICE_NAME, "status": "no deployment"}, status_code=503
+            )
+        try:
+            upstream = await clients["http"].get(table.active.health_url, timeout=2.0)
+            up = upstream.status_code == 200
+        except httpx.HTTPError:
+            up = False
+        return JSONResponse(
+            {
+                "service": SERVICE_NAME,
+                "status": "ok" if up else "model server unreachable",
+                "model_version": table.active.model_version,
+            },
+            status_code=200 if up else 503,
+        )
 
     @app.get("/version")
     async def version() -> JSONResponse:
@@ -220,9 +275,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=gateway_port())
     parser.add_argument("--state-dir", type=Path, default=None)
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS)
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
     args = parser.parse_args(argv)
     state = args.state_dir or state_dir()
-    app = create_app(state, prediction_log_dir(state), args.max_rows)
+    app = create_app(state, prediction_log_dir(state), args.max_rows, args.max_body_bytes)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -130,19 +131,29 @@ def write_routes(table: RouteTable, directory: Path | None = None) -> None:
     os.replace(tmp, target)
 
 
-def _get(url: str, timeout: float) -> int:
+def _get_json(url: str, timeout: float) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
-            return int(response.status)
+            body = response.read()
     except urllib.error.HTTPError as exc:
-        return int(exc.code)
+        body = exc.read()
     except (urllib.error.URLError, OSError):
-        return 0
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def gateway_alive(port: int | None = None, timeout: float = 1.0) -> bool:
-    """Whether a gateway answers on the port (any HTTP status counts as alive)."""
-    return _get(f"{gateway_url(port)}/health", timeout) != 0
+    """Whether *our* gateway answers on the port (its /health names the service).
+
+    Any HTTP status counts (503 means "up, nothing deployed"); another server on the port
+    does not.
+    """
+    health = _get_json(f"{gateway_url(port)}/health", timeout)
+    return health is not None and health.get("service") == "tabular-gateway"
 
 
 def start_gateway(
@@ -165,6 +176,11 @@ def start_gateway(
     directory = directory or state_dir()
     if gateway_alive(port):
         return 0
+    with socket.socket() as probe:
+        if probe.connect_ex((DEFAULT_HOST, port)) == 0:
+            raise RuntimeError(
+                f"port {port} is taken by another program; set TABULAR_GATEWAY_PORT to a free port"
+            )
     log = open(directory / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(
         [

@@ -390,3 +390,21 @@ def test_bad_batch_fails_and_writes_nothing(
     assert result.returncode != 0
     assert "worst area" in result.stdout + result.stderr
     assert sorted(_prediction_log(zenml_client).iterdir()) == before
+
+
+def test_redeploy_after_stop_serves_again(
+    workspace: Workspace, model_versions: dict[str, str]
+) -> None:
+    workspace.run("python", "-m", "release", "stop")
+    status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    assert status["active"] is None and status["gateway_running"] is False
+    _deploy(workspace, None)
+    status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    assert status["active_server_healthy"] is True
+    assert status["production_version"] == status["active"]["model_version"]
+    health = json.loads(urllib.request.urlopen(f"{_gateway()}/health").read())
+    assert health == {
+        "service": "tabular-gateway",
+        "status": "ok",
+        "model_version": status["active"]["model_version"],
+    }

@@ -121,3 +121,23 @@ def test_oversized_batch_is_413() -> None:
     assert err.value.status == 413
     assert "11 rows exceeds the limit of 10 rows" in err.value.message
     assert len(parse_request(body, CONTRACT, max_rows=11)) == 11
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        (_split(["age", "income", "city"], [[10**400, 1, "x"]]), 422, "column 'age': integer"),
+        (
+            b'{"dataframe_split": {"columns": ["age"], "data": [[' + b"9" * 5000 + b"]]}}",
+            400,
+            "malformed JSON",
+        ),
+        (b"[" * 100_000 + b"]" * 100_000, 400, "malformed JSON"),
+    ],
+    ids=["huge-int", "int-digit-limit", "deep-nesting"],
+)
+def test_pathological_json_is_4xx_not_a_crash(body: bytes, status: int, needle: str) -> None:
+    with pytest.raises(RequestError) as err:
+        parse_request(body, CONTRACT)
+    assert err.value.status == status
+    assert needle in err.value.message
