@@ -61,6 +61,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "serving_latency.json"
 BIN = Path(sys.executable).parent
@@ -74,16 +77,6 @@ HTTP_TARGETS = ("gateway", "mlflow_deployed", "mlflow_serve")
 GOALS = {
     "gateway_single_row_p99_ms_at_c8": 10.0,
     "in_process_single_row_us": 100.0,
-}
-# scripts/env.sh; also set in this process, which imports MLflow for the breakdown.
-OFFLINE_ENV = {
-    "ZENML_ANALYTICS_OPT_IN": "false",
-    "ZENML_ENABLE_REPO_INIT_WARNINGS": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "DO_NOT_TRACK": "true",
-    "DVC_NO_ANALYTICS": "1",
-    "HF_HUB_OFFLINE": "1",
-    "GIT_PYTHON_REFRESH": "quiet",
 }
 VERSIONS = (
     "zenml",
@@ -124,26 +117,6 @@ def _env(work: Path, gateway_port: int) -> dict[str, str]:
         }
     )
     return env
-
-
-def _checkout(work: Path) -> Path:
-    """A copy of the working tree to run the pipelines in, with its own ``zenml init``.
-
-    ZenML keeps the active stack of a repository in its ``.zen/config.yaml``; run in the
-    checkout itself, the pipelines would flip that file under anyone else working there (and
-    their commands would flip it under this run).
-    """
-    repo = work / "repo"
-    shutil.copytree(
-        ROOT,
-        repo,
-        symlinks=True,
-        ignore=shutil.ignore_patterns(
-            ".venv", ".zen", ".work", "__pycache__", ".*_cache", "mlruns", "mlflow.db", "results"
-        ),
-    )
-    (repo / ".venv").symlink_to(ROOT / ".venv")
-    return repo
 
 
 def _run(cmd: list[str], env: dict[str, str], log: Path, timeout: int = 900) -> str:
@@ -931,8 +904,6 @@ def main() -> None:
 
     os.environ.update(OFFLINE_ENV)
     # Run as `python benchmarks/serving_latency.py`: the project's packages are imported below.
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     (work / "tmp").mkdir()
     gateway_port = _free_port()
@@ -945,7 +916,7 @@ def main() -> None:
     try:
         print("setup (isolated ZenML store):", flush=True)
         checkout = _git()
-        _checkout(work)
+        copy_checkout(work / "repo")
         route = _deploy(env, work)
         bundle_dir, tracking_uri = _export_bundle(env, work, route["model_version"])
         serve, serve_url = _start_mlflow_serve(

@@ -29,6 +29,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "training_overhead.json"
 
@@ -44,24 +47,9 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
-def _checkout_copy(work: Path) -> Path:
-    """A copy of the checkout with its own `.zen`, so the user's ZenML repo config is untouched."""
-    repo = work / "repo"
-    shutil.copytree(
-        ROOT,
-        repo,
-        ignore=shutil.ignore_patterns(
-            ".venv", ".zen", ".dvc_remote", "cache", "tmp", "__pycache__", "*_cache", "mlflow.db"
-        ),
-        symlinks=True,
-    )
-    (repo / ".venv").symlink_to(ROOT / ".venv")
-    return repo
-
-
 def _measure(repeats: int, work: Path, env: dict[str, str]) -> dict[str, list[float]]:
     bin_dir = Path(sys.executable).parent
-    repo = _checkout_copy(work)
+    repo = copy_checkout(work / "repo")
     config = yaml.safe_load((repo / "configs" / "training.yaml").read_text())
     config["enable_cache"] = False
     config_path = work / "training_nocache.yaml"
@@ -132,10 +120,7 @@ def main() -> None:
     env.update(
         {
             "ZENML_CONFIG_PATH": str(work / "zenml"),
-            "ZENML_ANALYTICS_OPT_IN": "false",
-            "MLFLOW_DISABLE_TELEMETRY": "true",
-            "DO_NOT_TRACK": "true",
-            "DVC_NO_ANALYTICS": "1",
+            **OFFLINE_ENV,
             # Relative to each command's working directory: the checkout copy.
             "PYTHONPATH": ".",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

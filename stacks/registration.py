@@ -303,27 +303,27 @@ def apply_stack(path: str | Path, activate: bool = True) -> str:
     custom_flavors = validate_against_zenml(spec, source)
     client = Client()
 
+    registered: dict[str, Any] = {}
     for ctype, comp in spec.components.items():
-        component_type = StackComponentType(ctype)
         try:
-            existing = client.get_stack_component(
-                component_type, name_id_or_prefix=comp.name, allow_name_prefix_match=False
+            found = client.get_stack_component(
+                StackComponentType(ctype),
+                name_id_or_prefix=comp.name,
+                allow_name_prefix_match=False,
             )
         except KeyError:
-            existing = None
-        if existing is not None and existing.flavor_name != comp.flavor:
+            continue
+        if found.flavor_name != comp.flavor:
             raise StackSpecError(
                 f"{source}: key 'components.{ctype}.flavor': component '{comp.name}' is already "
-                f"registered with flavor '{existing.flavor_name}'; rename it or delete it first"
+                f"registered with flavor '{found.flavor_name}'; rename it or delete it first"
             )
+        registered[ctype] = found
     register_custom_flavors(custom_flavors)
     for ctype, comp in spec.components.items():
         component_type = StackComponentType(ctype)
-        try:
-            existing = client.get_stack_component(
-                component_type, name_id_or_prefix=comp.name, allow_name_prefix_match=False
-            )
-        except KeyError:
+        existing = registered.get(ctype)
+        if existing is None:
             client.create_stack_component(
                 name=comp.name,
                 flavor=comp.flavor,

@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.workspace import _IGNORED, _SESSION_DIR, REPO_ROOT, WORKTREE, Workspace
+from scripts.isolated_checkout import copy_checkout
+from tests.e2e.workspace import _SESSION_DIR, WORKTREE, Workspace
 
 
 @pytest.fixture(scope="session")
 def workspace() -> Iterator[Workspace]:
     """A fresh copy of the repository with the project's venv linked in."""
-    shutil.copytree(REPO_ROOT, WORKTREE, ignore=_IGNORED, symlinks=True)
-    (WORKTREE / ".venv").symlink_to(REPO_ROOT / ".venv")
+    copy_checkout(WORKTREE)
     env = dict(os.environ)
-    env["PATH"] = f"{REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    env["PATH"] = f"{WORKTREE / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
     env.pop("ZENML_REPOSITORY_PATH", None)
     env.pop("VIRTUAL_ENV", None)
     yield Workspace(root=WORKTREE, env=env)

@@ -11,7 +11,6 @@ The environment variables are set at import time, before anything imports zenml.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -19,19 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from scripts.isolated_checkout import OFFLINE_ENV
+
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="e2e-"))
 WORKTREE = _SESSION_DIR / "repo"
 ZENML_HOME = _SESSION_DIR / "zenml-config"
 
-OFFLINE_ENV = {
-    "ZENML_ANALYTICS_OPT_IN": "false",
-    "ZENML_ENABLE_REPO_INIT_WARNINGS": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "DO_NOT_TRACK": "true",
-    "DVC_NO_ANALYTICS": "1",
-    "HF_HUB_OFFLINE": "1",
-}
 os.environ.update(OFFLINE_ENV)
 os.environ["ZENML_CONFIG_PATH"] = str(ZENML_HOME)
 os.environ["ZENML_REPOSITORY_PATH"] = str(WORKTREE)
@@ -45,20 +37,6 @@ def _free_port() -> int:
 
 # The gateway of these tests must not collide with a user's gateway on the default port.
 os.environ["TABULAR_GATEWAY_PORT"] = str(_free_port())
-
-_IGNORED = shutil.ignore_patterns(
-    ".venv",
-    ".zen",
-    ".dvc_remote",
-    "cache",
-    "tmp",
-    "__pycache__",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".ruff_cache",
-    "breast_cancer.csv",
-    "e2e-*",
-)
 
 
 @dataclass
