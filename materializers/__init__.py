@@ -5,5 +5,10 @@ Importing this package registers the materializers with ZenML's materializer reg
 
 from materializers.classifier_materializer import ClassifierMaterializer
 from materializers.evaluation_report_materializer import EvaluationReportMaterializer
+from materializers.monitoring_materializer import MonitoringResultMaterializer
 
-__all__ = ["ClassifierMaterializer", "EvaluationReportMaterializer"]
+__all__ = [
+    "ClassifierMaterializer",
+    "EvaluationReportMaterializer",
+    "MonitoringResultMaterializer",
+]

@@ -32,6 +32,9 @@ ML_CODE = CachePolicy.model_validate(
         "source_dependencies": [
             importlib.import_module(f"tabular_classifier.{info.name}")
             for info in pkgutil.iter_modules(tabular_classifier.__path__)
+            # Subpackages (``monitoring``) are not dependencies of the training steps, and
+            # ZenML cannot take a package's source as a cache dependency.
+            if not info.ispkg
         ]
     }
 )

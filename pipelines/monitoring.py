@@ -1,0 +1,39 @@
+"""Monitoring pipeline: drift, data quality, latency and degradation of a served model version.
+
+Run it with::
+
+    zenml pipeline run pipelines.monitoring.monitoring_pipeline -c configs/monitoring.yaml
+
+It reads a window of the prediction log (what the gateway and batch inference write), compares
+it with the ``reference_data`` stored with the model version that made the predictions, and
+produces an Evidently HTML report (``drift_report``), a JSON ``drift_summary``, a
+``service_health`` check, and alerts through the stack's alerter. With ``on_drift: retrain`` it
+then runs the training pipeline and records that run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zenml import pipeline
+
+from steps.monitoring.check_health import check_service_health
+from steps.monitoring.detect_drift import detect_drift
+from steps.monitoring.load_window import load_current_window
+from steps.monitoring.notify import send_alerts
+
+
+@pipeline(name="monitoring_pipeline", enable_cache=False)
+def monitoring_pipeline(monitoring: dict[str, Any]) -> None:
+    """Monitor one window of predictions.
+
+    Args:
+        monitoring: See ``configs/monitoring.yaml`` and
+            ``tabular_classifier.monitoring.config.MonitoringConfig``.
+    """
+    window, info = load_current_window(monitoring=monitoring)
+    _report, summary = detect_drift(current_window=window, window_info=info, monitoring=monitoring)
+    health = check_service_health(window_info=info, monitoring=monitoring)
+    send_alerts(
+        drift_summary=summary, service_health=health, window_info=info, monitoring=monitoring
+    )

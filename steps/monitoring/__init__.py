@@ -1,0 +1,1 @@
+"""Monitoring steps: current window -> drift report -> service health -> alerts (and retraining)."""

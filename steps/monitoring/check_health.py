@@ -1,0 +1,72 @@
+"""Step: latency percentiles against the SLO, and live quality from ground-truth labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from zenml import log_metadata, step
+from zenml.logger import get_logger
+
+from serving.prediction_log import prediction_log_dir
+from steps.caching import NEVER_CACHE
+from steps.monitoring import artifacts
+from tabular_classifier.monitoring.config import load_monitoring_config
+from tabular_classifier.monitoring.health import (
+    DegradationCheck,
+    ServiceHealth,
+    check_degradation,
+    check_latency,
+    read_labels,
+)
+from tabular_classifier.monitoring.window import WindowInfo, read_labelled_predictions
+
+logger = get_logger(__name__)
+
+
+@step(cache_policy=NEVER_CACHE)
+def check_service_health(
+    window_info: dict[str, Any], monitoring: dict[str, Any]
+) -> Annotated[ServiceHealth, "service_health"]:
+    """Check the window's latency SLO and, when labels are configured, live model quality.
+
+    Latency percentiles (p50/p95/p99, milliseconds) cover every served request of the window
+    (computed while reading it, before any sampling). Degradation joins the labels file to the
+    window's logged predictions by prediction id and compares accuracy, ROC AUC, precision and
+    recall with the model version's test metrics (from its ``evaluation_report`` artifact).
+
+    Args:
+        window_info: From ``load_current_window``.
+        monitoring: The ``monitoring`` parameter.
+
+    Returns:
+        Both checks.
+
+    Raises:
+        DataValidationError: The labels file is missing, unreadable or lacks a column.
+    """
+    cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
+    info = WindowInfo(**window_info)
+    latency = check_latency(info.latency, cfg.latency)
+    degradation = DegradationCheck(status="not_configured", tolerance=cfg.degradation.tolerance)
+    if cfg.degradation.labels_path and info.model_version is not None:
+        labels = read_labels(cfg.degradation)
+        log_dir = Path(cfg.window.log_dir) if cfg.window.log_dir else prediction_log_dir()
+        predictions = read_labelled_predictions(
+            cfg.window, info, set(labels["prediction_id"]), log_dir
+        )
+        bundle = artifacts.classifier(cfg.model_name, info.model_version)
+        degradation = check_degradation(
+            predictions,
+            labels,
+            positive_label=bundle.schema.positive_label,
+            decision_threshold=bundle.decision_threshold,
+            baseline=artifacts.test_metrics(cfg.model_name, info.model_version),
+            cfg=cfg.degradation,
+        )
+    logger.info("Latency: %s %s", latency.status, latency.percentiles)
+    logger.info("Degradation: %s %s", degradation.status, degradation.live)
+    log_metadata(
+        metadata={"latency_status": latency.status, "degradation_status": degradation.status}
+    )
+    return ServiceHealth.build(cfg.model_name, info.model_version, latency, degradation)

@@ -1,0 +1,429 @@
+"""The current data: a window of the prediction log (or one file), read with bounded memory.
+
+The log can hold millions of rows (``serving-*.jsonl`` from the gateway, ``batch-*.parquet``
+from batch inference; see ``serving.prediction_log``). The window is read in two streaming passes
+over chunks of :data:`CHUNK_ROWS` rows:
+
+1. only ``timestamp``, ``model_version`` and ``latency_ms``: decides which rows belong to the
+   window (time range, model version, newest ``last_n``), computes the latency percentiles over
+   *all* of them, and draws the uniform sample when the window exceeds ``max_rows``;
+2. the feature and prediction columns of the chosen rows only.
+
+Memory is therefore about 17 bytes per logged row for pass 1 (timestamp, a version code, latency)
+plus ``max_rows`` full rows, whatever the window's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from tabular_classifier.errors import DataValidationError
+from tabular_classifier.monitoring.config import WindowConfig
+
+CHUNK_ROWS = 100_000
+PROBABILITY = "probability"
+LABEL = "label"
+TIMESTAMP = "timestamp"
+MODEL_VERSION = "model_version"
+LATENCY = "latency_ms"
+PREDICTION_ID = "prediction_id"
+# Names used for the prediction columns in the monitoring reference (``reference_data``).
+REFERENCE_PROBABILITY = "prediction_probability"
+REFERENCE_LABEL = "prediction_label"
+
+
+@dataclass
+class WindowInfo:
+    """What the current data is.
+
+    Attributes:
+        sources: The files read (prediction-log files or the configured file).
+        start: Timestamp of the oldest row in the window (ISO 8601), or None without timestamps.
+        end: Timestamp of the newest row, or None.
+        rows_in_window: Rows that matched the window (time range, model version, last_n).
+        rows_used: Rows handed to Evidently (``rows_in_window`` or the sample's size).
+        sampled: Whether the rows were sampled (``rows_in_window > max_rows``).
+        model_version: The model version monitored.
+        other_versions: Rows in the time range made by other model versions, left out.
+        latency: ``{"n", "p50_ms", "p95_ms", "p99_ms"}`` over every served row of the window
+            (batch rows have no latency); ``n = 0`` when there are none.
+        selection: The window settings used, as given.
+    """
+
+    sources: list[str]
+    start: str | None
+    end: str | None
+    rows_in_window: int
+    rows_used: int
+    sampled: bool
+    model_version: str | None
+    other_versions: dict[str, int] = field(default_factory=dict)
+    latency: dict[str, float] = field(default_factory=dict)
+    selection: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary."""
+        return asdict(self)
+
+
+def log_sources(log_dir: Path) -> list[Path]:
+    """The prediction-log files of a directory: batch Parquet files, then serving JSON lines.
+
+    Args:
+        log_dir: The prediction-log directory.
+
+    Returns:
+        Sorted paths; empty files are left out.
+
+    Raises:
+        DataValidationError: If the directory does not exist.
+    """
+    if not log_dir.is_dir():
+        raise DataValidationError(str(log_dir), None, "prediction-log directory does not exist")
+    files = sorted(log_dir.glob("batch-*.parquet")) + sorted(log_dir.glob("serving-*.jsonl"))
+    return [p for p in files if p.stat().st_size > 0]
+
+
+def _columns_of(path: Path) -> list[str]:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    if suffix == ".csv":
+        return list(pd.read_csv(path, nrows=0).columns)
+    if suffix == ".jsonl":
+        with path.open(encoding="utf-8") as handle:
+            first = handle.readline()
+        if not first.strip():
+            return []
+        return list(pd.read_json(pd.io.common.StringIO(first), lines=True, dtype=False).columns)
+    raise DataValidationError(str(path), None, "unsupported file type (use .csv, .parquet, .jsonl)")
+
+
+def _chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """Yield ``columns`` of ``path`` in chunks of at most CHUNK_ROWS rows, in file order."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS, columns=columns):
+                yield batch.to_pandas()
+        elif suffix == ".csv":
+            yield from pd.read_csv(path, usecols=columns, chunksize=CHUNK_ROWS, low_memory=False)
+        else:
+            for chunk in pd.read_json(path, lines=True, dtype=False, chunksize=CHUNK_ROWS):
+                missing = [c for c in columns if c not in chunk.columns]
+                for name in missing:
+                    chunk[name] = np.nan
+                yield chunk[columns]
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, DataValidationError):
+            raise
+        raise DataValidationError(str(path), None, f"cannot be read: {exc}") from exc
+
+
+def _timestamps(values: pd.Series, source: str) -> np.ndarray:
+    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+    bad = parsed.isna() & values.notna()
+    if bad.any():
+        example = values[bad].iloc[0]
+        raise DataValidationError(source, TIMESTAMP, f"not an ISO 8601 time: {example!r}")
+    return parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+@dataclass
+class _Index:
+    """Pass 1's result: one entry per logged row, in read order."""
+
+    timestamps: np.ndarray  # int64 ns since epoch; INT64_MIN when unknown
+    versions: np.ndarray  # int32 codes into `version_names`, -1 when unknown
+    latency: np.ndarray  # float64 ms, NaN for batch rows
+    version_names: list[str]
+
+
+_NO_TIME = np.iinfo(np.int64).min
+
+
+def _index(sources: list[Path]) -> _Index:
+    stamps: list[np.ndarray] = []
+    versions: list[np.ndarray] = []
+    latencies: list[np.ndarray] = []
+    names: dict[str, int] = {}
+    for path in sources:
+        available = _columns_of(path)
+        wanted = [c for c in (TIMESTAMP, MODEL_VERSION, LATENCY) if c in available]
+        first_column = available[:1]
+        for chunk in _chunks(path, wanted or first_column):
+            n = len(chunk)
+            if TIMESTAMP in chunk:
+                stamps.append(_timestamps(chunk[TIMESTAMP], str(path)))
+            else:
+                stamps.append(np.full(n, _NO_TIME, dtype=np.int64))
+            if MODEL_VERSION in chunk:
+                text = chunk[MODEL_VERSION].astype("string").fillna("")
+                codes, uniques = pd.factorize(text)
+                mapping = np.array(
+                    [names.setdefault(str(u), len(names)) if u else -1 for u in uniques] or [0],
+                    dtype=np.int32,
+                )
+                versions.append(np.where(codes >= 0, mapping[np.maximum(codes, 0)], -1))
+            else:
+                versions.append(np.full(n, -1, dtype=np.int32))
+            if LATENCY in chunk:
+                latencies.append(pd.to_numeric(chunk[LATENCY], errors="coerce").to_numpy(float))
+            else:
+                latencies.append(np.full(n, np.nan))
+    if not stamps:
+        empty_i = np.empty(0, dtype=np.int64)
+        return _Index(empty_i, np.empty(0, dtype=np.int32), np.empty(0), [])
+    return _Index(
+        np.concatenate(stamps),
+        np.concatenate(versions).astype(np.int32),
+        np.concatenate(latencies),
+        sorted(names, key=names.__getitem__),
+    )
+
+
+def latency_percentiles(latency_ms: np.ndarray) -> dict[str, float]:
+    """p50, p95 and p99 of request latencies (numpy's linear interpolation).
+
+    Args:
+        latency_ms: float64 (n,) latencies in milliseconds; NaN entries (batch rows) are ignored.
+
+    Returns:
+        ``{"n": count, "p50_ms", "p95_ms", "p99_ms"}``; only ``n = 0`` when there are none.
+    """
+    values = latency_ms[~np.isnan(latency_ms)]
+    if values.size == 0:
+        return {"n": 0}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {"n": int(values.size), "p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99)}
+
+
+def _iso(ns: int) -> str | None:
+    return None if ns == _NO_TIME else pd.Timestamp(ns, tz="UTC").isoformat()
+
+
+def select_rows(index: _Index, cfg: WindowConfig) -> tuple[np.ndarray, WindowInfo]:
+    """Decide the window's rows from pass 1's index.
+
+    Args:
+        index: Timestamps, model versions and latencies of every logged row.
+        cfg: The window settings.
+
+    Returns:
+        The sorted global row numbers to read, and the window's description (``sources`` empty).
+
+    Raises:
+        DataValidationError: If a time filter is set but the rows have no timestamps.
+    """
+    n = index.timestamps.size
+    in_time = np.ones(n, dtype=bool)
+    if (cfg.since or cfg.until) and n and (index.timestamps == _NO_TIME).all():
+        raise DataValidationError(
+            str(cfg.path), TIMESTAMP, "'since'/'until' need a timestamp column"
+        )
+    if cfg.since:
+        in_time &= index.timestamps >= pd.Timestamp(cfg.since).value
+    if cfg.until:
+        in_time &= index.timestamps < pd.Timestamp(cfg.until).value
+
+    version = cfg.model_version
+    if version is None and in_time.any():
+        known = in_time & (index.versions >= 0)
+        if known.any():
+            newest = np.flatnonzero(known)[np.argmax(index.timestamps[known])]
+            version = index.version_names[index.versions[newest]]
+    if version is not None and index.version_names:
+        code = index.version_names.index(version) if version in index.version_names else -2
+        chosen = in_time & (index.versions == code)
+        if (index.versions == -1).all():
+            chosen = in_time  # a file without a model_version column: all rows are `version`
+    else:
+        chosen = in_time
+    others: dict[str, int] = {}
+    for code in np.unique(index.versions[in_time & ~chosen]):
+        name = index.version_names[code] if code >= 0 else "<unknown>"
+        others[name] = int((in_time & ~chosen & (index.versions == code)).sum())
+
+    rows = np.flatnonzero(chosen)
+    if cfg.last_n is not None and rows.size > cfg.last_n:
+        newest_first = np.argsort(index.timestamps[rows], kind="stable")
+        rows = np.sort(rows[newest_first[-cfg.last_n :]])
+    latency = latency_percentiles(index.latency[rows])
+    stamps = index.timestamps[rows]
+    known_stamps = stamps[stamps != _NO_TIME]
+    in_window = rows.size
+    sampled = cfg.max_rows is not None and in_window > cfg.max_rows
+    if sampled:
+        rng = np.random.default_rng(cfg.sample_seed)
+        rows = np.sort(rng.choice(rows, size=cfg.max_rows, replace=False))
+    info = WindowInfo(
+        sources=[],
+        start=_iso(int(known_stamps.min())) if known_stamps.size else None,
+        end=_iso(int(known_stamps.max())) if known_stamps.size else None,
+        rows_in_window=int(in_window),
+        rows_used=int(rows.size),
+        sampled=bool(sampled),
+        model_version=version,
+        other_versions=others,
+        latency=latency,
+        selection=cfg.model_dump(mode="json"),
+    )
+    return rows, info
+
+
+def _check_feature_types(
+    frame: pd.DataFrame, numeric: list[str], categorical: list[str], source: str
+) -> pd.DataFrame:
+    for column in numeric:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            frame[column] = values.astype("float64")
+            continue
+        converted = pd.to_numeric(values, errors="coerce")
+        bad = converted.isna() & values.notna()
+        if bad.any():
+            raise DataValidationError(
+                source,
+                column,
+                f"expected numbers (the model was trained on a numeric column), got "
+                f"{values[bad].iloc[0]!r} in {int(bad.sum())} of {len(values)} rows",
+            )
+        frame[column] = converted.astype("float64")
+    for column in categorical:
+        values = frame[column]
+        frame[column] = values.where(values.isna(), values.astype(str)).astype(object)
+    return frame
+
+
+FeatureLookup = Callable[[str | None], tuple[list[str], list[str]]]
+
+
+def read_window(
+    cfg: WindowConfig, log_dir: Path, features_for: FeatureLookup
+) -> tuple[pd.DataFrame, WindowInfo]:
+    """Read the current data.
+
+    Args:
+        cfg: The window settings (``cfg.path`` overrides ``log_dir``).
+        log_dir: The prediction-log directory, used when ``cfg.path`` is not set.
+        features_for: Called once with the chosen model version (None when the source has no
+            ``model_version`` and none is configured); returns that version's numeric feature
+            columns (read as float64) and categorical ones (read as str, NaN kept).
+
+    Returns:
+        The window, shape (rows_used, n_features + 2): the features, ``prediction_probability``
+        (float64) and ``prediction_label`` (str) - the reference's column names - plus
+        ``prediction_id`` when the source has it; and the window's :class:`WindowInfo`.
+
+    Raises:
+        DataValidationError: Naming the file and column, when a source lacks a feature or
+            prediction column, a numeric feature holds non-numbers, a probability is outside
+            [0, 1], or a timestamp cannot be parsed.
+    """
+    sources = [Path(cfg.path).expanduser()] if cfg.path else log_sources(log_dir)
+    if cfg.path and not sources[0].is_file():
+        raise DataValidationError(str(sources[0]), None, "window file does not exist")
+    index = _index(sources)
+    rows, info = select_rows(index, cfg)
+    info.sources = [str(p) for p in sources]
+    numeric_features, categorical_features = features_for(info.model_version)
+    features = [*numeric_features, *categorical_features]
+    wanted = [*features, PROBABILITY, LABEL]
+    for path in sources:
+        available = set(_columns_of(path))
+        missing = [c for c in wanted if c not in available]
+        if missing:
+            raise DataValidationError(
+                str(path),
+                missing[0],
+                f"missing from the current data ({len(missing)} missing: {missing[:10]}); "
+                f"the model version expects {len(features)} features plus "
+                f"'{PROBABILITY}' and '{LABEL}'",
+            )
+
+    parts: list[pd.DataFrame] = []
+    offset = 0
+    for path in sources:
+        columns = wanted + ([PREDICTION_ID] if PREDICTION_ID in _columns_of(path) else [])
+        for chunk in _chunks(path, columns):
+            lo, hi = np.searchsorted(rows, [offset, offset + len(chunk)])
+            if hi > lo:
+                picked = chunk.iloc[rows[lo:hi] - offset].copy()
+                parts.append(
+                    _check_feature_types(picked, numeric_features, categorical_features, str(path))
+                )
+            offset += len(chunk)
+    if parts:
+        window = pd.concat(parts, ignore_index=True)
+    else:
+        window = pd.DataFrame({c: pd.Series(dtype="float64") for c in wanted})
+    probability = pd.to_numeric(window[PROBABILITY], errors="coerce")
+    bad = probability.isna() | (probability < 0) | (probability > 1)
+    if bad.any():
+        raise DataValidationError(
+            ", ".join(info.sources),
+            PROBABILITY,
+            f"{int(bad.sum())} rows are not probabilities in [0, 1] "
+            f"(first: {window.loc[bad, PROBABILITY].iloc[0]!r})",
+        )
+    window[PROBABILITY] = probability.astype("float64")
+    window[LABEL] = window[LABEL].astype(str)
+    window = window.rename(columns={PROBABILITY: REFERENCE_PROBABILITY, LABEL: REFERENCE_LABEL})
+    return window, info
+
+
+def read_labelled_predictions(
+    cfg: WindowConfig, info: WindowInfo, ids: set[str], log_dir: Path
+) -> pd.DataFrame:
+    """The window's predictions that have a ground-truth label, read in one streaming pass.
+
+    Args:
+        cfg: The window settings (unused beyond what ``info`` records).
+        info: The window read by :func:`read_window` (its sources and model version).
+        ids: Prediction ids that have a label.
+        log_dir: The prediction-log directory (unused when ``cfg.path`` is set).
+
+    Returns:
+        Columns ``prediction_id`` (str), ``probability`` (float64), ``label`` (str) for every
+        labelled prediction of the monitored model version in the time range (not sampled).
+
+    Raises:
+        DataValidationError: If a source has no ``prediction_id`` column.
+    """
+    columns = [PREDICTION_ID, PROBABILITY, LABEL]
+    parts: list[pd.DataFrame] = []
+    for source in info.sources:
+        path = Path(source)
+        available = _columns_of(path)
+        if PREDICTION_ID not in available:
+            raise DataValidationError(
+                source, PREDICTION_ID, "needed to join ground-truth labels to predictions"
+            )
+        extra = [c for c in (TIMESTAMP, MODEL_VERSION) if c in available]
+        for chunk in _chunks(path, columns + extra):
+            keep = chunk[PREDICTION_ID].astype(str).isin(ids)
+            if MODEL_VERSION in chunk and info.model_version is not None:
+                keep &= chunk[MODEL_VERSION].astype(str) == info.model_version
+            if TIMESTAMP in chunk and (info.start or info.end):
+                # The window's own bounds: the time filter and, with last_n, its oldest row.
+                stamps = _timestamps(chunk[TIMESTAMP], source)
+                if info.start:
+                    keep &= stamps >= pd.Timestamp(info.start).value
+                if info.end:
+                    keep &= stamps <= pd.Timestamp(info.end).value
+            if keep.any():
+                parts.append(chunk.loc[keep, columns])
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    out = pd.concat(parts, ignore_index=True)
+    out[PREDICTION_ID] = out[PREDICTION_ID].astype(str)
+    out[PROBABILITY] = pd.to_numeric(out[PROBABILITY], errors="coerce").astype("float64")
+    out[LABEL] = out[LABEL].astype(str)
+    return out

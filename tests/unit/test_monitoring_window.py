@@ -1,0 +1,182 @@
+"""The current window: selection, sampling, latency and validation, on real log files."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabular_classifier.errors import ConfigError, DataValidationError
+from tabular_classifier.monitoring.config import WindowConfig, load_monitoring_config
+from tabular_classifier.monitoring.window import (
+    latency_percentiles,
+    read_labelled_predictions,
+    read_window,
+)
+
+NUMERIC = ["a", "b"]
+CATEGORICAL = ["c"]
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _features(_version: str | None) -> tuple[list[str], list[str]]:
+    return NUMERIC, CATEGORICAL
+
+
+def _rows(n: int, version: str, start: int = 0, latency: float = 5.0) -> list[dict]:
+    return [
+        {
+            "prediction_id": f"{version}-{start + i}",
+            "timestamp": (T0 + timedelta(seconds=start + i)).isoformat(),
+            "model_version": version,
+            "a": float(i),
+            "b": float(i) * 2,
+            "c": "x" if i % 2 else "y",
+            "probability": 0.8,
+            "label": "1",
+            "latency_ms": latency + i,
+            "source": "serving",
+        }
+        for i in range(n)
+    ]
+
+
+def _write_jsonl(directory: Path, rows: list[dict], day: str = "2026-11-01") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"serving-{day}.jsonl"
+    with path.open("a") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+    return path
+
+
+def test_newest_version_last_n_and_latency(tmp_path: Path) -> None:
+    _write_jsonl(tmp_path, _rows(30, "1") + _rows(50, "2", start=100))
+    window, info = read_window(WindowConfig(last_n=20), tmp_path, _features)
+    assert info.model_version == "2"
+    assert info.other_versions == {"1": 30}
+    assert info.rows_in_window == 20 and len(window) == 20
+    # the newest 20 of version 2: seconds 130..149 -> a = 30..49
+    assert window["a"].tolist() == [float(i) for i in range(30, 50)]
+    assert info.start == (T0 + timedelta(seconds=130)).isoformat()
+    assert info.latency["n"] == 20
+    assert info.latency["p50_ms"] == pytest.approx(np.percentile(np.arange(30, 50) + 5.0, 50))
+    assert list(window.columns[-3:]) == [
+        "prediction_probability",
+        "prediction_label",
+        "prediction_id",
+    ]
+
+
+def test_time_window_and_batch_parquet(tmp_path: Path) -> None:
+    _write_jsonl(tmp_path, _rows(10, "3"))
+    batch = pd.DataFrame(_rows(40, "3", start=1000))
+    batch["latency_ms"] = np.nan
+    batch.to_parquet(tmp_path / "batch-run1.parquet", index=False)
+    cfg = WindowConfig(since=T0 + timedelta(seconds=5), until=T0 + timedelta(seconds=1010))
+    window, info = read_window(cfg, tmp_path, _features)
+    assert info.rows_in_window == 5 + 10
+    assert info.latency["n"] == 5  # batch rows carry no latency
+    assert window["a"].dtype == np.float64 and window["c"].dtype == object
+
+
+def test_sampling_is_uniform_bounded_and_keeps_exact_latency(tmp_path: Path) -> None:
+    _write_jsonl(tmp_path, _rows(5000, "1"))
+    window, info = read_window(WindowConfig(max_rows=500, sample_seed=3), tmp_path, _features)
+    assert info.sampled and info.rows_in_window == 5000 and len(window) == 500
+    assert window["prediction_id"].is_unique
+    # spread over the whole window, not the first rows
+    assert window["a"].min() < 500 and window["a"].max() > 4500
+    assert info.latency["n"] == 5000  # percentiles over every row, not the sample
+    again, _ = read_window(WindowConfig(max_rows=500, sample_seed=3), tmp_path, _features)
+    assert again["prediction_id"].tolist() == window["prediction_id"].tolist()
+
+
+def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
+    rows = _rows(10, "1")
+    for row in rows:
+        del row["b"]
+    path = _write_jsonl(tmp_path, rows)
+    with pytest.raises(DataValidationError) as info:
+        read_window(WindowConfig(), tmp_path, _features)
+    assert info.value.column == "b" and info.value.source == str(path)
+
+
+def test_wrong_dtype_names_column_and_value(tmp_path: Path) -> None:
+    rows = _rows(10, "1")
+    rows[3]["a"] = "twelve"
+    _write_jsonl(tmp_path, rows)
+    with pytest.raises(DataValidationError, match="'twelve'") as info:
+        read_window(WindowConfig(), tmp_path, _features)
+    assert info.value.column == "a"
+
+
+def test_probability_outside_unit_interval_is_refused(tmp_path: Path) -> None:
+    rows = _rows(10, "1")
+    rows[0]["probability"] = 1.7
+    _write_jsonl(tmp_path, rows)
+    with pytest.raises(DataValidationError) as info:
+        read_window(WindowConfig(), tmp_path, _features)
+    assert info.value.column == "probability"
+
+
+def test_file_window_and_unparseable_timestamp(tmp_path: Path) -> None:
+    frame = pd.DataFrame(_rows(12, "4")).drop(columns=["model_version"])
+    frame.to_csv(tmp_path / "export.csv", index=False)
+    window, info = read_window(
+        WindowConfig(path=str(tmp_path / "export.csv"), model_version="4"), tmp_path, _features
+    )
+    assert len(window) == 12 and info.model_version == "4"
+    frame.loc[2, "timestamp"] = "yesterday"
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DataValidationError) as err:
+        read_window(WindowConfig(path=str(tmp_path / "bad.csv")), tmp_path, _features)
+    assert err.value.column == "timestamp"
+
+
+def test_empty_window(tmp_path: Path) -> None:
+    _write_jsonl(tmp_path, _rows(10, "1"))
+    window, info = read_window(
+        WindowConfig(since=T0 + timedelta(days=1)), tmp_path, lambda v: ([], [])
+    )
+    assert info.rows_in_window == 0 and window.empty and info.latency == {"n": 0}
+
+
+def test_labelled_predictions_stay_in_window(tmp_path: Path) -> None:
+    _write_jsonl(tmp_path, _rows(20, "1") + _rows(20, "2", start=100))
+    _window, info = read_window(WindowConfig(last_n=10), tmp_path, _features)
+    ids = {f"2-{i}" for i in range(100, 120)} | {"1-3"}
+    labelled = read_labelled_predictions(WindowConfig(last_n=10), info, ids, tmp_path)
+    assert sorted(labelled["prediction_id"]) == sorted(f"2-{i}" for i in range(110, 120))
+
+
+def test_latency_percentiles_ignore_nan() -> None:
+    stats = latency_percentiles(np.array([1.0, np.nan, 3.0, 2.0]))
+    assert stats == {"n": 3, "p50_ms": 2.0, "p95_ms": pytest.approx(2.9), "p99_ms": 2.98}
+
+
+def test_config_errors_name_the_field() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_monitoring_config(
+            {"model_name": "m", "drift": {"num_stattest": "nope"}}, "configs/monitoring.yaml"
+        )
+    assert err.value.key == "drift.num_stattest" and "nope" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load_monitoring_config({"model_name": "m", "on_drift": "panic"}, "x.yaml")
+    assert err.value.key == "on_drift"
+    with pytest.raises(ConfigError) as err:
+        load_monitoring_config({"model_name": "m", "window": {"lastn": 3}}, "x.yaml")
+    assert err.value.key == "window.lastn"
+
+
+def test_shipped_config_is_valid() -> None:
+    import yaml
+
+    raw = yaml.safe_load(Path("configs/monitoring.yaml").read_text())
+    cfg = load_monitoring_config(raw["parameters"]["monitoring"], "configs/monitoring.yaml")
+    assert cfg.on_drift == "alert" and cfg.drift.drift_share == 0.5
+    assert cfg.drift.num_stattest is None  # Evidently's own choice by default
