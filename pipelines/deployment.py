@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from zenml import pipeline
 
+from pipelines.docker_settings import DOCKER_SETTINGS
 from release.blue_green import DEFAULT_TIMEOUT_S, DEFAULT_TOLERANCE, DEFAULT_WORKERS
 from steps.deployment.deploy_model import deploy_model
 
 
-@pipeline(name="deployment_pipeline", enable_cache=False)
+@pipeline(name="deployment_pipeline", enable_cache=False, settings={"docker": DOCKER_SETTINGS})
 def deployment_pipeline(
     model_name: str,
     version: str | int | None = None,

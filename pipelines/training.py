@@ -16,6 +16,7 @@ from typing import Any
 from zenml import Model, pipeline
 from zenml.utils import source_utils
 
+from pipelines.docker_settings import DOCKER_SETTINGS
 from steps.data.ingest_data import ingest_data
 from steps.data.split_data import split_data
 from steps.data.validate_data import validate_data
@@ -36,7 +37,7 @@ from tabular_classifier.promotion import load_promotion_policy
 DEFAULT_MODEL_NAME = "tabular_classifier"
 
 
-@pipeline(name="training_pipeline")
+@pipeline(name="training_pipeline", settings={"docker": DOCKER_SETTINGS})
 def training_pipeline(
     data: dict[str, Any],
     model_config_path: str = "configs/models-configs/model_config_001.yaml",
