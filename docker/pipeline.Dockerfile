@@ -20,8 +20,9 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/opt/venv
 WORKDIR /build
 COPY pyproject.toml uv.lock .python-version ./
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-project
+# No `RUN --mount=type=cache` here, unlike the other images: the cloud stack builds this one
+# with Kaniko, which does not implement BuildKit's cache mounts.
+RUN uv sync --frozen --no-dev --no-install-project --no-cache
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG APP_UID=10001
