@@ -16,8 +16,10 @@ created, and the stack is created or pointed at exactly the listed components. E
 validated *before* anything is registered, so a bad file leaves the ZenML store untouched.
 Custom flavors are registered (or brought up to date with their code) before the components.
 
-Values of the form ``${ENV_VAR}`` are expanded from the environment. Secrets never go in the file:
-a sensitive field (one ZenML marks with ``SecretField``) must hold a ZenML secret reference
+Values of the form ``${ENV_VAR}`` are expanded from the environment (an unset variable is an
+error); ``${ENV_VAR:-default}`` falls back to ``default`` when the variable is unset or empty, as
+in a shell, and ``python -m stacks`` names the variables that fell back. Secrets never go in the
+file: a sensitive field (one ZenML marks with ``SecretField``) must hold a ZenML secret reference
 (``{{secret_name.key}}``), otherwise the file is refused.
 """
 
@@ -36,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 if TYPE_CHECKING:
     from zenml.stack.flavor import Flavor
 
-_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class StackSpecError(ValueError):
@@ -64,15 +66,17 @@ class StackSpec(BaseModel):
 
 
 def _expand_env(value: Any, source: str, key: str) -> Any:
-    """Expand ``${VAR}`` in strings, recursively.
+    """Expand ``${VAR}`` and ``${VAR:-default}`` in strings, recursively.
 
     Raises:
-        StackSpecError: If a referenced environment variable is not set.
+        StackSpecError: If a variable referenced without a default is not set.
     """
     if isinstance(value, str):
 
         def _sub(match: re.Match[str]) -> str:
-            var = match.group(1)
+            var, default = match.group(1), match.group(2)
+            if default is not None:
+                return os.environ.get(var) or default
             if var not in os.environ:
                 raise StackSpecError(
                     f"{source}: key '{key}': environment variable '{var}' is not set"
@@ -85,6 +89,38 @@ def _expand_env(value: Any, source: str, key: str) -> Any:
     if isinstance(value, list):
         return [_expand_env(v, source, f"{key}[{i}]") for i, v in enumerate(value)]
     return value
+
+
+def defaulted_variables(path: str | Path) -> list[str]:
+    """Name the variables of a stack file that fall back to their ``${VAR:-default}``.
+
+    Args:
+        path: The YAML file.
+
+    Returns:
+        Sorted names of variables written with a default that are unset or empty in the
+        environment; empty if the file cannot be read (``load_stack_spec`` reports that).
+    """
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return []
+    names: set[str] = set()
+
+    def _walk(value: Any) -> None:
+        if isinstance(value, str):
+            for match in _ENV_PATTERN.finditer(value):
+                if match.group(2) is not None and not os.environ.get(match.group(1)):
+                    names.add(match.group(1))
+        elif isinstance(value, dict):
+            for item in value.values():
+                _walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                _walk(item)
+
+    _walk(raw)
+    return sorted(names)
 
 
 def load_stack_spec(path: str | Path) -> StackSpec:
@@ -271,14 +307,76 @@ def validate_against_zenml(spec: StackSpec, source: str) -> list[Flavor]:
                 f"of the {comp.flavor} {ctype} flavor"
             )
         try:
-            config_class(**comp.configuration)
+            # Secrets are checked by name and key before `apply` registers anything
+            # (`check_secrets_exist`); here they stand in as placeholders, so that a file
+            # validates offline and config validators never try to resolve them.
+            config_class(**_with_secret_placeholders(comp.configuration))
         except ValidationError as exc:
             err = exc.errors()[0]
             key = ".".join(str(p) for p in err["loc"])
-            raise StackSpecError(
-                f"{source}: key '{prefix}.configuration.{key}': {err['msg']}"
-            ) from exc
+            where = f"{prefix}.configuration" + (f".{key}" if key else "")
+            raise StackSpecError(f"{source}: key '{where}': {err['msg']}") from exc
     return custom_flavors
+
+
+def _with_secret_placeholders(configuration: dict[str, Any]) -> dict[str, Any]:
+    """Replace each ``{{secret.key}}`` value with a plain placeholder naming it."""
+    from zenml.utils.secret_utils import is_secret_reference
+
+    return {
+        name: f"<secret {value.strip('{} ')}>" if is_secret_reference(value) else value
+        for name, value in configuration.items()
+    }
+
+
+def secret_references(spec: StackSpec) -> list[tuple[str, str, str]]:
+    """List the ``{{secret.key}}`` references of a stack file's component settings.
+
+    Args:
+        spec: The parsed stack file.
+
+    Returns:
+        ``(file key, secret name, secret key)`` for each reference, in file order; the file
+        key is e.g. ``components.alerter.configuration.slack_token``.
+    """
+    from zenml.utils.secret_utils import is_secret_reference, parse_secret_reference
+
+    found = []
+    for ctype, comp in spec.components.items():
+        for name, value in comp.configuration.items():
+            if is_secret_reference(value):
+                ref = parse_secret_reference(value)
+                found.append((f"components.{ctype}.configuration.{name}", ref.name, ref.key))
+    return found
+
+
+def check_secrets_exist(spec: StackSpec, source: str) -> None:
+    """Check that every referenced secret exists in the ZenML store and holds its key.
+
+    Args:
+        spec: The parsed stack file.
+        source: The file name, for messages.
+
+    Raises:
+        StackSpecError: Naming the first setting whose secret or key is missing.
+    """
+    from zenml.client import Client
+
+    client = Client()
+    for file_key, secret_name, secret_key in secret_references(spec):
+        try:
+            secret = client.get_secret_by_name_and_private_status(secret_name)
+        except KeyError as exc:
+            raise StackSpecError(
+                f"{source}: key '{file_key}': secret '{secret_name}' does not exist in this "
+                f"ZenML store; create it first: zenml secret create {secret_name} "
+                f"--{secret_key}=..."
+            ) from exc
+        if secret_key not in secret.secret_values:
+            raise StackSpecError(
+                f"{source}: key '{file_key}': secret '{secret_name}' has no key "
+                f"'{secret_key}' (it has: {', '.join(sorted(secret.secret_values)) or 'none'})"
+            )
 
 
 def apply_stack(path: str | Path, activate: bool = True) -> str:
@@ -292,8 +390,9 @@ def apply_stack(path: str | Path, activate: bool = True) -> str:
         The stack name.
 
     Raises:
-        StackSpecError: If the file is invalid (nothing is registered then), or an existing
-            component of the same name has a different flavor.
+        StackSpecError: If the file is invalid, a referenced secret or secret key does not
+            exist (nothing is registered then), or an existing component of the same name has
+            a different flavor.
     """
     from zenml.client import Client
     from zenml.enums import StackComponentType
@@ -301,6 +400,7 @@ def apply_stack(path: str | Path, activate: bool = True) -> str:
     source = str(path)
     spec = load_stack_spec(path)
     custom_flavors = validate_against_zenml(spec, source)
+    check_secrets_exist(spec, source)
     client = Client()
 
     registered: dict[str, Any] = {}
@@ -380,10 +480,33 @@ def main(argv: list[str] | None = None) -> int:
             spec = load_stack_spec(args.file)
             validate_against_zenml(spec, args.file)
             print(f"{args.file}: stack '{spec.name}' is valid")
+            _note_defaults(args.file)
+            _note_secrets(spec, args.file)
             return 0
         name = apply_stack(args.file, activate=not args.no_activate)
     except StackSpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    _note_defaults(args.file)
     print(f"stack '{name}' registered" + ("" if args.no_activate else " and active"))
     return 0
+
+
+def _note_defaults(path: str) -> None:
+    """Tell the user which variables took the file's defaults (examples, in ``cloud.yaml``)."""
+    names = defaulted_variables(path)
+    if names:
+        print(
+            f"note: {path}: not set, so the file's defaults were used: {', '.join(names)}",
+            file=sys.stderr,
+        )
+
+
+def _note_secrets(spec: StackSpec, path: str) -> None:
+    """List the ZenML secrets (and their keys) that ``apply`` will require to exist."""
+    wanted: dict[str, set[str]] = {}
+    for _, secret_name, secret_key in secret_references(spec):
+        wanted.setdefault(secret_name, set()).add(secret_key)
+    if wanted:
+        listed = "; ".join(f"{name} ({', '.join(sorted(keys))})" for name, keys in wanted.items())
+        print(f"note: {path}: `apply` needs these ZenML secrets: {listed}", file=sys.stderr)
