@@ -145,7 +145,7 @@ class MonitoringResultMaterializer(BaseMaterializer):
             raise FileNotFoundError(f"{path}: monitoring result file missing")
         with fileio.open(path, "r") as handle:
             data = json.load(handle)
-        return data_type.from_dict(data)  # type: ignore[no-any-return]
+        return data_type.from_dict(data)
 
     def save(self, data: Result) -> None:
         """Write ``summary.json`` in one write (its content is fully encoded first).

@@ -71,13 +71,16 @@ def heldout_rows(training_config: Path = TRAINING_CONFIG) -> tuple[pd.DataFrame,
     return test, schema
 
 
-def demo_batch(kind: str, rows: int | None = None, seed: int = 7) -> tuple[pd.DataFrame, Any]:
+def demo_batch(
+    kind: str, rows: int | None = None, seed: int = 7, training_config: Path = TRAINING_CONFIG
+) -> tuple[pd.DataFrame, Any]:
     """The rows to send: the held-out split (``reference``) or its malignant subpopulation.
 
     Args:
         kind: ``reference`` or ``drifted``.
         rows: Rows to draw (default: all held-out rows for ``reference``, 200 for ``drifted``).
         seed: Seed of the draw with replacement.
+        training_config: The training run config the held-out split is rebuilt from.
 
     Returns:
         Feature columns only (target dropped), and the schema.
@@ -85,7 +88,7 @@ def demo_batch(kind: str, rows: int | None = None, seed: int = 7) -> tuple[pd.Da
     Raises:
         ValueError: On an unknown kind.
     """
-    test, schema = heldout_rows()
+    test, schema = heldout_rows(training_config)
     rng = np.random.default_rng(seed)
     if kind == "reference":
         batch = (

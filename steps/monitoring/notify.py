@@ -75,7 +75,9 @@ def _post(alert: Alert) -> bool:
         from alerters.jsonl_webhook.alerters import JsonlWebhookAlerterParameters
 
         params = JsonlWebhookAlerterParameters(
-            title=alert.title, severity=alert.severity, details=alert.details
+            title=alert.title,
+            severity=alert.severity,
+            details={"kind": alert.kind, **alert.details},
         )
     else:
         params = BaseAlerterStepParameters()
@@ -118,16 +120,9 @@ def start_retraining(cfg: RetrainConfig, monitoring_run: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         run_config = Path(tmp) / "retrain.yaml"
         run_config.write_text(yaml.safe_dump(config), encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "zenml.cli.cli",
-            "pipeline",
-            "run",
-            RETRAIN_PIPELINE,
-            "-c",
-            str(run_config),
-        ]
+        # `zenml pipeline run`, with this interpreter (the `zenml` script may not be on PATH).
+        command = [sys.executable, "-c", "from zenml.cli import cli; cli()", "pipeline", "run"]
+        command += [RETRAIN_PIPELINE, "-c", str(run_config)]
         logger.info("Retraining: %s", " ".join(command))
         try:
             done = subprocess.run(  # noqa: S603 - fixed command, our own pipeline

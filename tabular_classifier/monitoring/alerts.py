@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from tabular_classifier.monitoring.drift import DriftSummary
 from tabular_classifier.monitoring.health import ServiceHealth
@@ -25,7 +25,7 @@ class Alert:
     """
 
     kind: str
-    severity: str
+    severity: Literal["warning", "critical"]
     title: str
     message: str
     details: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Command-line entry points and helpers: `python -m scripts.<name>`."""
