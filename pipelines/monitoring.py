@@ -17,13 +17,14 @@ from typing import Any
 
 from zenml import pipeline
 
+from pipelines.docker_settings import DOCKER_SETTINGS
 from steps.monitoring.check_health import check_service_health
 from steps.monitoring.detect_drift import detect_drift
 from steps.monitoring.load_window import load_current_window
 from steps.monitoring.notify import send_alerts
 
 
-@pipeline(name="monitoring_pipeline", enable_cache=False)
+@pipeline(name="monitoring_pipeline", enable_cache=False, settings={"docker": DOCKER_SETTINGS})
 def monitoring_pipeline(monitoring: dict[str, Any]) -> None:
     """Monitor one window of predictions.
 
