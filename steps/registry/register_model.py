@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import mlflow
 import pandas as pd
+from mlflow.models.model import ModelInfo
 from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 from zenml.logger import get_logger
@@ -74,9 +75,10 @@ def register_model(
             run = mlflow.active_run()
             run_id = run.info.run_id if run else ""
             if registry is not None:
-                registered_version = registry.register_model_version(
+                registered_version = _register_version(
+                    registry,
                     name=model_version.model.name,
-                    model_source_uri=model_info.model_uri,
+                    model_info=model_info,
                     description=f"ZenML model version {version_name} "
                     f"({classifier.model_config.name})",
                     metadata=ModelRegistryModelMetadata.model_validate(
@@ -139,6 +141,47 @@ def register_model(
             registration["registered_version"],
         )
         return registration
+
+
+def _register_version(
+    registry: Any,
+    name: str,
+    model_info: ModelInfo,
+    description: str,
+    metadata: ModelRegistryModelMetadata,
+) -> Any:
+    """Register the logged model as a new version of ``name`` in the stack's model registry.
+
+    An MLflow tracking *server* accepts a ``models:/<model_id>`` source only together with that
+    ``model_id``, which ZenML's ``register_model_version`` does not send (the in-process SQLite
+    store does not check); so on an MLflow registry the version is created through its client.
+
+    Returns:
+        ZenML's ``RegistryModelVersion`` for the new version.
+    """
+    mlflow_client = getattr(registry, "mlflow_client", None)
+    if mlflow_client is None:
+        return registry.register_model_version(
+            name=name,
+            model_source_uri=model_info.model_uri,
+            description=description,
+            metadata=metadata,
+        )
+    try:
+        registry.get_model(name=name)
+    except KeyError:
+        registry.register_model(name=name)
+    tags = metadata.model_dump()
+    created = mlflow_client.create_model_version(
+        name=name,
+        source=model_info.model_uri,
+        run_id=tags.get("mlflow_run_id") or None,
+        run_link=tags.get("mlflow_run_link"),
+        description=description,
+        tags=tags,
+        model_id=model_info.model_id,
+    )
+    return registry.get_model_version(name=name, version=str(created.version))
 
 
 def _check_same_data_contract(model_version: Any, feature_schema: dict[str, Any]) -> None:
