@@ -408,3 +408,32 @@ def test_redeploy_after_stop_serves_again(
         "status": "ok",
         "model_version": status["active"]["model_version"],
     }
+
+
+def test_drift_demo_through_the_gateway(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
+) -> None:
+    """README's demonstration: held-out rows raise no alert, a shifted subpopulation does."""
+    from alerters.jsonl_webhook import read_alerts
+    from tests.e2e.workspace import ZENML_HOME
+
+    outcomes = {}
+    for kind in ("reference", "drifted"):
+        sent = workspace.run("python", "-m", "scripts.drift_demo", "--kind", kind).stdout
+        config = sent.strip().splitlines()[-1].split(" -c ")[-1]
+        assert config.endswith(f"monitoring-{kind}.yaml"), sent
+        workspace.zenml_pipeline_run(config, pipeline="pipelines.monitoring.monitoring_pipeline")
+        run = zenml_client.list_pipeline_runs(
+            pipeline_name="monitoring_pipeline", sort_by="desc:created", size=1
+        ).items[0]
+        summary = run.steps["detect_drift"].outputs["drift_summary"][0].load()
+        alerts = [a for a in read_alerts(ZENML_HOME / "alerts.jsonl") if a["run"] == run.name]
+        outcomes[kind] = (summary, alerts)
+    reference, reference_alerts = outcomes["reference"]
+    assert reference.status == "ok" and reference_alerts == []
+    assert reference.window["rows_in_window"] == 114  # every held-out row, through the gateway
+    drifted, drifted_alerts = outcomes["drifted"]
+    assert drifted.dataset_drift and drifted.prediction_drift
+    assert drifted.window["rows_in_window"] == 200
+    assert drifted.prediction["positive_share"]["current"] < 0.2
+    assert len(drifted_alerts) == 1 and drifted_alerts[0]["severity"] == "critical"
