@@ -34,6 +34,7 @@ TIMESTAMP = "timestamp"
 MODEL_VERSION = "model_version"
 LATENCY = "latency_ms"
 PREDICTION_ID = "prediction_id"
+REQUEST_ID = "request_id"
 # Names used for the prediction columns in the monitoring reference (``reference_data``).
 REFERENCE_PROBABILITY = "prediction_probability"
 REFERENCE_LABEL = "prediction_label"
@@ -52,8 +53,9 @@ class WindowInfo:
         sampled: Whether the rows were sampled (``rows_in_window > max_rows``).
         model_version: The model version monitored.
         other_versions: Rows in the time range made by other model versions, left out.
-        latency: ``{"n", "p50_ms", "p95_ms", "p99_ms"}`` over every served row of the window
-            (batch rows have no latency); ``n = 0`` when there are none.
+        latency: ``{"n", "p50_ms", "p95_ms", "p99_ms"}`` over every served request of the
+            window (one value per ``request_id``; batch rows have none); ``n = 0`` when there
+            are none.
         selection: The window settings used, as given.
     """
 
@@ -142,7 +144,7 @@ class _Index:
 
     timestamps: np.ndarray  # int64 ns since epoch; INT64_MIN when unknown
     versions: np.ndarray  # int32 codes into `version_names`, -1 when unknown
-    latency: np.ndarray  # float64 ms, NaN for batch rows
+    latency: np.ndarray  # float64 ms, NaN for batch rows and all but a request's first row
     version_names: list[str]
 
 
@@ -156,7 +158,8 @@ def _index(sources: list[Path]) -> _Index:
     names: dict[str, int] = {}
     for path in sources:
         available = _columns_of(path)
-        wanted = [c for c in (TIMESTAMP, MODEL_VERSION, LATENCY) if c in available]
+        wanted = [c for c in (TIMESTAMP, MODEL_VERSION, LATENCY, REQUEST_ID) if c in available]
+        previous_request: Any = None
         first_column = available[:1]
         for chunk in _chunks(path, wanted or first_column):
             n = len(chunk)
@@ -175,7 +178,17 @@ def _index(sources: list[Path]) -> _Index:
             else:
                 versions.append(np.full(n, -1, dtype=np.int32))
             if LATENCY in chunk:
-                latencies.append(pd.to_numeric(chunk[LATENCY], errors="coerce").to_numpy(float))
+                latency = pd.to_numeric(chunk[LATENCY], errors="coerce").to_numpy(float)
+                if REQUEST_ID in chunk and n:
+                    # A request's rows are logged together and share its latency: count each
+                    # request once, so percentiles are per request, not per row.
+                    ids = chunk[REQUEST_ID].astype("string").fillna("").to_numpy(object)
+                    repeat = np.empty(n, dtype=bool)
+                    repeat[0] = ids[0] != "" and ids[0] == previous_request
+                    repeat[1:] = (ids[1:] == ids[:-1]) & (ids[1:] != "")
+                    latency = np.where(repeat, np.nan, latency)
+                    previous_request = ids[-1]
+                latencies.append(latency)
             else:
                 latencies.append(np.full(n, np.nan))
     if not stamps:

@@ -180,3 +180,13 @@ def test_shipped_config_is_valid() -> None:
     cfg = load_monitoring_config(raw["parameters"]["monitoring"], "configs/monitoring.yaml")
     assert cfg.on_drift == "alert" and cfg.drift.drift_share == 0.5
     assert cfg.drift.num_stattest is None  # Evidently's own choice by default
+
+
+def test_latency_counts_each_request_once(tmp_path: Path) -> None:
+    rows = _rows(10, "1")
+    for i, row in enumerate(rows):
+        row["request_id"] = f"req{i // 5}"  # two requests of five rows
+        row["latency_ms"] = 100.0 if i < 5 else 300.0
+    _write_jsonl(tmp_path, rows)
+    _window, info = read_window(WindowConfig(), tmp_path, _features)
+    assert info.latency["n"] == 2 and info.latency["p50_ms"] == 200.0
