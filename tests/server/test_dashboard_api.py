@@ -48,9 +48,10 @@ def test_evaluation_report_shows_its_plots(
         server_workspace.api(f"artifact_versions/{report['id']}/visualize?index={i}")
         for i in range(4)
     ]
-    assert visualizations[0]["type"] == "markdown"
-    assert "test_roc_auc" in visualizations[0]["value"]
-    images = [v for v in visualizations[1:] if v["type"] == "image"]
+    # The server lists them in no fixed order: one Markdown report and three PNG plots.
+    markdown = [v["value"] for v in visualizations if v["type"] == "markdown"]
+    assert len(markdown) == 1 and "test_roc_auc" in markdown[0]
+    images = [v for v in visualizations if v["type"] == "image"]
     assert len(images) == 3
     for image in images:
         assert base64.b64decode(image["value"]).startswith(PNG_MAGIC)
