@@ -10,7 +10,10 @@ over chunks of :data:`CHUNK_ROWS` rows:
 2. the feature and prediction columns of the chosen rows only.
 
 Memory is therefore about 17 bytes per logged row for pass 1 (timestamp, a version code, latency)
-plus ``max_rows`` full rows, whatever the window's size.
+plus ``max_rows`` full rows, plus the decoding of one chunk (measured: ~0.35 GiB of peak RSS for
+100,000 rows x 33 columns; batch inference writes Parquet row groups of 100,000 rows, and a file
+written elsewhere with larger row groups costs proportionally more). Reading a 1,000,000-row batch
+file into a 200,000-row sample raised peak RSS by 0.65 GiB.
 """
 
 from __future__ import annotations
@@ -113,7 +116,9 @@ def _chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS, columns=columns):
+            # pre_buffer=False: pyarrow would otherwise read whole row groups ahead.
+            reader = pq.ParquetFile(path, pre_buffer=False)
+            for batch in reader.iter_batches(batch_size=CHUNK_ROWS, columns=columns):
                 yield batch.to_pandas()
         elif suffix == ".csv":
             yield from pd.read_csv(path, usecols=columns, chunksize=CHUNK_ROWS, low_memory=False)
