@@ -22,7 +22,7 @@ WORKDIR /build
 COPY pyproject.toml uv.lock .python-version ./
 # No `RUN --mount=type=cache` here, unlike the other images: the cloud stack builds this one
 # with Kaniko, which does not implement BuildKit's cache mounts.
-RUN uv sync --frozen --no-dev --no-install-project --no-cache
+RUN uv sync --frozen --no-dev --group cloud --no-install-project --no-cache
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG APP_UID=10001
