@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The test suite: unit, data, model and end-to-end tests on isolated ZenML/MLflow stores.
+# The test suite: unit, data, model, end-to-end and server-stack tests on isolated stores.
 # Extra arguments go to pytest (e.g. `scripts/test.sh tests/unit -x`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 source scripts/ensure_uv.sh
 uv sync --frozen
+scripts/services.sh  # PostgreSQL + MariaDB on 127.0.0.1 for tests/server (started if down)
 set +e
 uv run --frozen --no-sync pytest "$@"
 status=$?
