@@ -50,7 +50,8 @@ def set_production(model_name: str, version: str) -> Any | None:
     """Make ``version`` the production model version, archiving the current one.
 
     Moves the ZenML stage first, then the MLflow aliases; if the alias move fails, the stage
-    is moved back so the two never disagree.
+    is moved back so the two never disagree. If another run moved the stage meanwhile, the
+    ``champion`` alias is re-pointed at whatever is in production once this run is done.
 
     Args:
         model_name: The ZenML model (= MLflow registered model) name.
@@ -82,4 +83,27 @@ def set_production(model_name: str, version: str) -> Any | None:
                 model_name, str(previous.number), stage=ModelStages.PRODUCTION, force=True
             )
         raise
+    _follow_concurrent_promotion(model_name, target)
     return previous
+
+
+def _follow_concurrent_promotion(model_name: str, promoted: Any) -> None:
+    """Point ``champion`` at the production stage if another run moved the stage meanwhile.
+
+    Two runs promoting at once (server stack) can interleave: A moves the stage, B moves the
+    stage, B moves the alias, A moves the alias - leaving the alias on A's version and the stage
+    on B's. Each run re-reads the stage after its own alias move and re-points the alias at it,
+    so the last run to finish leaves the two in agreement, ZenML's stage being the truth.
+    """
+    production = current_production(model_name)
+    if production is None or production.id == promoted.id:
+        return
+    logger.warning(
+        "Model version %s was promoted by another run while this run promoted %s; the "
+        "'%s' alias follows the production stage (%s)",
+        production.number,
+        promoted.number,
+        CHAMPION_ALIAS,
+        production.number,
+    )
+    _move_aliases(model_name, registered_version(production), None)
