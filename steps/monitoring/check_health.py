@@ -16,6 +16,7 @@ from tabular_classifier.monitoring.health import (
     DegradationCheck,
     ServiceHealth,
     check_degradation,
+    check_label_values,
     check_latency,
     read_labels,
 )
@@ -56,6 +57,9 @@ def check_service_health(
             cfg.window, info, set(labels["prediction_id"]), log_dir
         )
         bundle = artifacts.classifier(cfg.model_name, info.model_version)
+        check_label_values(
+            labels, bundle.schema.positive_label, bundle.schema.negative_label, cfg.degradation
+        )
         degradation = check_degradation(
             predictions,
             labels,
@@ -63,6 +67,13 @@ def check_service_health(
             decision_threshold=bundle.decision_threshold,
             baseline=artifacts.test_metrics(cfg.model_name, info.model_version),
             cfg=cfg.degradation,
+        )
+    if degradation.labels_in_file and degradation.labelled_rows == 0:
+        logger.warning(
+            "None of the %d labels in %s matched a prediction of this window (prediction ids "
+            "of other windows or unknown)",
+            degradation.labels_in_file,
+            cfg.degradation.labels_path,
         )
     logger.info("Latency: %s %s", latency.status, latency.percentiles)
     logger.info("Degradation: %s %s", degradation.status, degradation.live)

@@ -26,7 +26,7 @@ from tabular_classifier.monitoring.window import REFERENCE_LABEL, REFERENCE_PROB
 logger = get_logger(__name__)
 
 
-def _evidently_validator() -> Any:
+def evidently_validator() -> Any:
     """The active stack's Evidently data validator.
 
     Raises:
@@ -101,7 +101,7 @@ def detect_drift(
     current = current_window[columns]
 
     specs = metric_specs(numeric, categorical, cfg.drift)
-    report = _evidently_validator().data_profiling(
+    report = evidently_validator().data_profiling(
         dataset=reference,
         comparison_dataset=current,
         profile_list=[EvidentlyMetricConfig.metric(name, **params) for name, params in specs],

@@ -8,14 +8,47 @@ from typing import Annotated, Any
 import pandas as pd
 from zenml import log_metadata, step
 from zenml.logger import get_logger
+from zenml.utils import source_utils
 
 from serving.prediction_log import prediction_log_dir
 from steps.caching import NEVER_CACHE
 from steps.monitoring import artifacts
-from tabular_classifier.monitoring.config import load_monitoring_config
+from tabular_classifier.errors import ConfigError
+from tabular_classifier.monitoring.config import MonitoringConfig, load_monitoring_config
+from tabular_classifier.monitoring.health import check_label_values, read_labels
 from tabular_classifier.monitoring.window import read_window
 
 logger = get_logger(__name__)
+
+
+def _check_before_any_work(cfg: MonitoringConfig, version: str | None) -> None:
+    """Fail now, not after the report, on what would otherwise fail a later step.
+
+    A later step failing would skip ``send_alerts`` and lose every alert of the window.
+
+    Raises:
+        RuntimeError: The stack has no Evidently data validator.
+        DataValidationError: The labels file is unreadable, lacks a column, or holds labels
+            that are not the model's classes.
+        ConfigError: ``retrain.config_path`` does not exist (with ``on_drift: retrain``).
+    """
+    from steps.monitoring.detect_drift import evidently_validator
+
+    evidently_validator()
+    if cfg.degradation.labels_path and version is not None:
+        schema = artifacts.classifier(cfg.model_name, version).schema
+        labels = read_labels(cfg.degradation)
+        check_label_values(labels, schema.positive_label, schema.negative_label, cfg.degradation)
+    if cfg.on_drift == "retrain":
+        path = Path(cfg.retrain.config_path)
+        if not path.is_absolute():
+            path = Path(source_utils.get_source_root()) / path
+        if not path.is_file():
+            raise ConfigError(
+                "pipeline parameter 'monitoring'",
+                "retrain.config_path",
+                f"{path} does not exist (needed by on_drift: retrain)",
+            )
 
 
 @step(cache_policy=NEVER_CACHE)
@@ -40,6 +73,10 @@ def load_current_window(
         DataValidationError: A source lacks a column or holds a wrong type (naming file and
             column).
         MonitoringError: The model version does not exist or lacks its artifacts.
+        RuntimeError: The stack has no Evidently data validator.
+
+    The labels file and the retraining config are checked here too, before any work, so that
+    a bad one never costs the window's alerts.
     """
     cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
     log_dir = Path(cfg.window.log_dir).expanduser() if cfg.window.log_dir else None
@@ -54,7 +91,8 @@ def load_current_window(
         schema = artifacts.classifier(cfg.model_name, version).schema
         return list(schema.numeric_features), list(schema.categorical_features)
 
-    window, info = read_window(cfg.window, log_dir or Path("."), features_for)
+    window, info = read_window(cfg.window, log_dir or Path("."), features_for, cfg.model_name)
+    _check_before_any_work(cfg, info.model_version)
     logger.info(
         "Current window: %d rows (%d used%s) of model %s version %s, %s .. %s, from %d file(s)",
         info.rows_in_window,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -190,7 +191,8 @@ def send_alerts(
     retrain = None
     if cfg.on_drift == "retrain" and drift_summary.status == "drift":
         retrain = start_retraining(cfg.retrain, report["run_id"])
-        logger.info("Retraining run %s: %s", retrain["run_name"], retrain["status"])
+        level = logging.INFO if retrain["status"] == "completed" else logging.ERROR
+        logger.log(level, "Retraining run %s: %s", retrain["run_name"], retrain["status"])
     outcome = {
         "alerts": sent,
         "report": report,
@@ -208,4 +210,11 @@ def send_alerts(
     )
     if not sent:
         logger.info("No alert: drift %s, latency %s, degradation %s", *list(outcome.values())[3:])
+    if retrain is not None and retrain["status"] != "completed":
+        # The alerts are out; the run still fails, so that a retraining that did not happen
+        # is not mistaken for one that did.
+        raise RuntimeError(
+            f"on_drift: retrain: the training run {retrain['run_name']} did not complete "
+            f"({retrain['status']}, exit code {retrain['returncode']}); the alerts were sent"
+        )
     return outcome

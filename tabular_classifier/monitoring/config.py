@@ -26,6 +26,9 @@ from tabular_classifier.errors import ConfigError
 
 OnDrift = Literal["alert", "retrain"]
 LIVE_METRICS = ("accuracy", "roc_auc", "precision", "recall")
+# Evidently tests whose score is unbounded (a threshold of 1 or more is meaningful). Every other
+# test returns a p-value or a distance in [0, 1], so its threshold must be below 1.
+UNBOUNDED_STATTESTS = frozenset({"wasserstein", "ed", "kl_div", "psi"})
 
 
 def known_stattests() -> list[str]:
@@ -129,6 +132,25 @@ class DriftConfig(BaseModel):
             if value not in known:
                 raise ValueError(f"unknown statistical test '{value}'; Evidently knows {known}")
         return value
+
+    @model_validator(mode="after")
+    def _thresholds_in_range(self) -> DriftConfig:
+        pairs = (
+            ("num_stattest", "num_stattest_threshold"),
+            ("cat_stattest", "cat_stattest_threshold"),
+            ("prediction_stattest", "prediction_threshold"),
+            ("label_stattest", "label_threshold"),
+        )
+        for test_key, threshold_key in pairs:
+            test, threshold = getattr(self, test_key), getattr(self, threshold_key)
+            if threshold is not None and threshold >= 1 and test not in UNBOUNDED_STATTESTS:
+                chosen = f"'{test}'" if test else "Evidently's default test"
+                raise ValueError(
+                    f"{threshold_key} = {threshold}: {chosen} scores a p-value or a distance in "
+                    "[0, 1], so the threshold must be below 1 (at or above it, every column "
+                    "would drift)"
+                )
+        return self
 
 
 class LatencyConfig(BaseModel):

@@ -65,6 +65,8 @@ class DegradationCheck:
     Attributes:
         status: ``ok``, ``degraded``, ``insufficient_data`` or ``not_configured``.
         labelled_rows: Logged predictions of the window that have a label.
+        labels_in_file: Labels read (the rest belong to predictions outside the window, or to
+            none: unknown ids).
         live: ``{"accuracy", "roc_auc", "precision", "recall"}`` on those rows.
         baseline: The same metrics from the model version's evaluation (``test_*``).
         tolerance: The allowed drop (absolute).
@@ -75,6 +77,7 @@ class DegradationCheck:
 
     status: str
     labelled_rows: int = 0
+    labels_in_file: int = 0
     live: dict[str, float] = field(default_factory=dict)
     baseline: dict[str, float] = field(default_factory=dict)
     tolerance: float = 0.0
@@ -126,6 +129,31 @@ def read_labels(cfg: DegradationConfig) -> pd.DataFrame:
     return out.drop_duplicates("prediction_id", keep="last").reset_index(drop=True)
 
 
+def check_label_values(
+    labels: pd.DataFrame, positive_label: Any, negative_label: Any, cfg: DegradationConfig
+) -> None:
+    """Refuse labels that are neither of the model's classes.
+
+    Args:
+        labels: From :func:`read_labels`.
+        positive_label: The model's positive class.
+        negative_label: The model's negative class.
+        cfg: Where the labels come from (for the message).
+
+    Raises:
+        DataValidationError: Naming the labels file, the column and the unknown values.
+    """
+    known = {_label_key(positive_label), _label_key(negative_label)}
+    unknown = sorted(set(labels["actual"]) - known)
+    if unknown:
+        raise DataValidationError(
+            str(cfg.labels_path),
+            cfg.label_column,
+            f"{int((~labels['actual'].isin(known)).sum())} labels are not one of the model's "
+            f"classes {sorted(known)}: {unknown[:5]}",
+        )
+
+
 def check_degradation(
     predictions: pd.DataFrame,
     labels: pd.DataFrame,
@@ -147,15 +175,13 @@ def check_degradation(
 
     Returns:
         The verdict. ROC AUC is skipped (NaN, never "degraded") when the labelled rows hold one
-        class only.
-
-    Raises:
-        DataValidationError: If a label is neither the positive nor the negative class seen.
+        class only. Check the label values first with :func:`check_label_values`.
     """
     joined = predictions.merge(labels, on="prediction_id", how="inner")
     check = DegradationCheck(
         status="insufficient_data",
         labelled_rows=len(joined),
+        labels_in_file=len(labels),
         tolerance=cfg.tolerance,
         labels_path=cfg.labels_path,
         baseline={m: float(baseline[f"test_{m}"]) for m in LIVE_METRICS if f"test_{m}" in baseline},

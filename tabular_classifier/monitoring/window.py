@@ -97,7 +97,18 @@ def log_sources(log_dir: Path) -> list[Path]:
 
 
 def _columns_of(path: Path) -> list[str]:
+    try:
+        return _read_columns(path)
+    except DataValidationError:
+        raise
+    except (ValueError, OSError) as exc:  # pandas' EmptyDataError and ParserError included
+        raise DataValidationError(str(path), None, f"cannot be read: {exc}") from exc
+
+
+def _read_columns(path: Path) -> list[str]:
     suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise DataValidationError(str(path), None, "file is empty (no header, no rows)")
     if suffix == ".parquet":
         return list(pq.ParquetFile(path).schema_arrow.names)
     if suffix == ".csv":
@@ -143,12 +154,17 @@ def _timestamps(values: pd.Series, source: str) -> np.ndarray:
     return parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
+MODEL_NAME = "model_name"
+
+
 @dataclass
 class _Index:
     """Pass 1's result: one entry per logged row, in read order."""
 
     timestamps: np.ndarray  # int64 ns since epoch; INT64_MIN when unknown
     versions: np.ndarray  # int32 codes into `version_names`, -1 when unknown
+    own: np.ndarray  # bool: the row's model_name is the monitored model (or not recorded)
+    bounds: list[int]  # global row number at which each source starts, plus the total
     latency: np.ndarray  # float64 ms, NaN for batch rows and all but a request's first row
     version_names: list[str]
 
@@ -156,18 +172,25 @@ class _Index:
 _NO_TIME = np.iinfo(np.int64).min
 
 
-def _index(sources: list[Path]) -> _Index:
+def _index(sources: list[Path], model_name: str | None) -> _Index:
     stamps: list[np.ndarray] = []
     versions: list[np.ndarray] = []
     latencies: list[np.ndarray] = []
+    own: list[np.ndarray] = []
+    bounds = [0]
     names: dict[str, int] = {}
+    meta = (TIMESTAMP, MODEL_VERSION, LATENCY, REQUEST_ID, MODEL_NAME)
     for path in sources:
         available = _columns_of(path)
-        wanted = [c for c in (TIMESTAMP, MODEL_VERSION, LATENCY, REQUEST_ID) if c in available]
+        wanted = [c for c in meta if c in available]
         previous_request: Any = None
         first_column = available[:1]
         for chunk in _chunks(path, wanted or first_column):
             n = len(chunk)
+            if MODEL_NAME in chunk and model_name is not None:
+                own.append((chunk[MODEL_NAME].astype(str) == model_name).to_numpy(bool))
+            else:
+                own.append(np.ones(n, dtype=bool))
             if TIMESTAMP in chunk:
                 stamps.append(_timestamps(chunk[TIMESTAMP], str(path)))
             else:
@@ -196,12 +219,16 @@ def _index(sources: list[Path]) -> _Index:
                 latencies.append(latency)
             else:
                 latencies.append(np.full(n, np.nan))
+        bounds.append(sum(len(a) for a in stamps))
     if not stamps:
         empty_i = np.empty(0, dtype=np.int64)
-        return _Index(empty_i, np.empty(0, dtype=np.int32), np.empty(0), [])
+        empty = (np.empty(0, dtype=np.int32), np.empty(0, dtype=bool))
+        return _Index(empty_i, empty[0], empty[1], bounds, np.empty(0), [])
     return _Index(
         np.concatenate(stamps),
         np.concatenate(versions).astype(np.int32),
+        np.concatenate(own),
+        bounds,
         np.concatenate(latencies),
         sorted(names, key=names.__getitem__),
     )
@@ -241,7 +268,7 @@ def select_rows(index: _Index, cfg: WindowConfig) -> tuple[np.ndarray, WindowInf
         DataValidationError: If a time filter is set but the rows have no timestamps.
     """
     n = index.timestamps.size
-    in_time = np.ones(n, dtype=bool)
+    in_time = index.own.copy()  # rows of other models never belong to the window
     if (cfg.since or cfg.until) and n and (index.timestamps == _NO_TIME).all():
         raise DataValidationError(
             str(cfg.path), TIMESTAMP, "'since'/'until' need a timestamp column"
@@ -314,6 +341,14 @@ def _check_feature_types(
                 f"{values[bad].iloc[0]!r} in {int(bad.sum())} of {len(values)} rows",
             )
         frame[column] = converted.astype("float64")
+    for column in numeric:
+        infinite = np.isinf(frame[column].to_numpy())
+        if infinite.any():
+            raise DataValidationError(
+                source,
+                column,
+                f"{int(infinite.sum())} infinite values (the model and the gateway refuse them)",
+            )
     for column in categorical:
         values = frame[column]
         frame[column] = values.where(values.isna(), values.astype(str)).astype(object)
@@ -324,37 +359,54 @@ FeatureLookup = Callable[[str | None], tuple[list[str], list[str]]]
 
 
 def read_window(
-    cfg: WindowConfig, log_dir: Path, features_for: FeatureLookup
+    cfg: WindowConfig,
+    log_dir: Path,
+    features_for: FeatureLookup,
+    model_name: str | None = None,
 ) -> tuple[pd.DataFrame, WindowInfo]:
     """Read the current data.
 
     Args:
         cfg: The window settings (``cfg.path`` overrides ``log_dir``).
         log_dir: The prediction-log directory, used when ``cfg.path`` is not set.
-        features_for: Called once with the chosen model version (None when the source has no
-            ``model_version`` and none is configured); returns that version's numeric feature
-            columns (read as float64) and categorical ones (read as str, NaN kept).
+        features_for: Called once with the chosen model version (None when no row matched, or
+            the source has no ``model_version`` and none is configured); returns that
+            version's numeric feature columns (read as float64) and categorical ones (read as
+            str, NaN kept).
+        model_name: Keep only rows whose ``model_name`` is this (rows of files without that
+            column are kept): one log holds every model's predictions.
 
     Returns:
         The window, shape (rows_used, n_features + 2): the features, ``prediction_probability``
         (float64) and ``prediction_label`` (str) - the reference's column names - plus
         ``prediction_id`` when the source has it; and the window's :class:`WindowInfo`.
+        ``sources`` lists the files that contributed rows.
 
     Raises:
-        DataValidationError: Naming the file and column, when a source lacks a feature or
-            prediction column, a numeric feature holds non-numbers, a probability is outside
-            [0, 1], or a timestamp cannot be parsed.
+        DataValidationError: Naming the file and column, when a file is empty or unreadable, a
+            contributing source lacks a feature or prediction column, a numeric feature holds
+            non-numbers or infinities, a probability is outside [0, 1], or a timestamp cannot
+            be parsed.
     """
     sources = [Path(cfg.path).expanduser()] if cfg.path else log_sources(log_dir)
     if cfg.path and not sources[0].is_file():
         raise DataValidationError(str(sources[0]), None, "window file does not exist")
-    index = _index(sources)
+    index = _index(sources, model_name)
     rows, info = select_rows(index, cfg)
-    info.sources = [str(p) for p in sources]
-    numeric_features, categorical_features = features_for(info.model_version)
+    # Only files that hold rows of the window are read (and checked) again.
+    contributing = [
+        (path, start)
+        for path, start, end in zip(sources, index.bounds[:-1], index.bounds[1:], strict=True)
+        if np.searchsorted(rows, end) > np.searchsorted(rows, start)
+    ]
+    info.sources = [str(p) for p, _start in contributing]
+    if rows.size:
+        numeric_features, categorical_features = features_for(info.model_version)
+    else:
+        numeric_features, categorical_features = [], []
     features = [*numeric_features, *categorical_features]
     wanted = [*features, PROBABILITY, LABEL]
-    for path in sources:
+    for path, _start in contributing:
         available = set(_columns_of(path))
         missing = [c for c in wanted if c not in available]
         if missing:
@@ -367,8 +419,7 @@ def read_window(
             )
 
     parts: list[pd.DataFrame] = []
-    offset = 0
-    for path in sources:
+    for path, offset in contributing:
         columns = wanted + ([PREDICTION_ID] if PREDICTION_ID in _columns_of(path) else [])
         for chunk in _chunks(path, columns):
             lo, hi = np.searchsorted(rows, [offset, offset + len(chunk)])
@@ -389,7 +440,7 @@ def read_window(
             ", ".join(info.sources),
             PROBABILITY,
             f"{int(bad.sum())} rows are not probabilities in [0, 1] "
-            f"(first: {window.loc[bad, PROBABILITY].iloc[0]!r})",
+            f"(first: {str(window.loc[bad, PROBABILITY].iloc[0])!r})",
         )
     window[PROBABILITY] = probability.astype("float64")
     window[LABEL] = window[LABEL].astype(str)

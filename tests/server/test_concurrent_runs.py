@@ -70,7 +70,10 @@ def test_four_concurrent_runs_all_complete(
     assert len(numbers) == N_RUNS, numbers
     registered = mlflow_client.search_model_versions(f"name = '{MODEL_NAME}'")
     by_run = {v.tags.get("zenml_pipeline_run_uuid"): v for v in registered}
-    assert set(run_ids) <= set(by_run)
+    assert set(run_ids) <= set(by_run), [
+        (v.version, v.run_id, v.tags.get("zenml_pipeline_run_uuid"), v.tags.get("zenml_run_name"))
+        for v in registered
+    ]
     assert {by_run[r].tags["zenml_model_version"] for r in run_ids} == {str(n) for n in numbers}
     # Whatever order the promotions ran in, exactly one version is in production, and MLflow's
     # champion alias is on that same version.

@@ -72,7 +72,7 @@ def test_run_and_model_version_through_the_rest_api(
 
 
 def test_metrics_and_registry_are_on_the_mlflow_server(
-    server_run: dict[str, Any], mlflow_client: Any
+    server_workspace: ServerWorkspace, server_run: dict[str, Any], mlflow_client: Any
 ) -> None:
     experiment = mlflow_client.get_experiment_by_name(EXPERIMENT)
     assert experiment is not None
@@ -88,8 +88,15 @@ def test_metrics_and_registry_are_on_the_mlflow_server(
         f.path for r in runs for f in mlflow_client.list_artifacts(r.info.run_id, "evaluation")
     }
     assert "evaluation/roc_curve.png" in files
+    # The run's model is a registry version on the server, linked to its MLflow run.
+    run_ids = {r.info.run_id for r in runs}
+    registered = mlflow_client.search_model_versions(f"name = '{MODEL_NAME}'")
+    assert run_ids & {v.run_id for v in registered}
+    # champion is on the production version (other server tests may have promoted a later one).
     champion = mlflow_client.get_model_version_by_alias(MODEL_NAME, "champion")
-    assert champion.run_id in {r.info.run_id for r in runs}
+    versions = server_workspace.api(f"model_versions?model={MODEL_NAME}&size=50")["items"]
+    production = [v["body"]["number"] for v in versions if v["body"]["stage"] == "production"]
+    assert production == [int(champion.tags["zenml_model_version"])]
 
 
 def test_artifacts_are_objects_in_the_bucket(

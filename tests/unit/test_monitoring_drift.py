@@ -195,3 +195,15 @@ def test_labels_file_errors_name_the_column(tmp_path) -> None:
     with pytest.raises(DataValidationError) as err:
         read_labels(DegradationConfig(labels_path=str(tmp_path / "l.csv")))
     assert err.value.column == "actual"
+
+
+def test_unknown_label_values_are_refused(tmp_path) -> None:
+    from tabular_classifier.monitoring.health import check_label_values
+
+    pd.DataFrame({"prediction_id": ["a", "b"], "actual": ["1", "maybe"]}).to_csv(
+        tmp_path / "l.csv", index=False
+    )
+    cfg = DegradationConfig(labels_path=str(tmp_path / "l.csv"))
+    with pytest.raises(DataValidationError, match="maybe") as err:
+        check_label_values(read_labels(cfg), 1, 0, cfg)
+    assert err.value.column == "actual" and err.value.source == str(tmp_path / "l.csv")

@@ -190,3 +190,59 @@ def test_latency_counts_each_request_once(tmp_path: Path) -> None:
     _write_jsonl(tmp_path, rows)
     _window, info = read_window(WindowConfig(), tmp_path, _features)
     assert info.latency["n"] == 2 and info.latency["p50_ms"] == 200.0
+
+
+def test_other_models_rows_and_files_are_left_out(tmp_path: Path) -> None:
+    ours = _rows(20, "1")
+    theirs = [{**r, "model_name": "churn"} for r in _rows(15, "1", start=500)]
+    for row in ours:
+        row["model_name"] = "cancer"
+    _write_jsonl(tmp_path, ours + theirs)
+    # a batch file of another model, with other feature columns altogether
+    pd.DataFrame(
+        {
+            "age": [1.0, 2.0],
+            "model_name": "churn",
+            "model_version": "1",
+            "probability": 0.5,
+            "label": "1",
+            "timestamp": T0.isoformat(),
+        }
+    ).to_parquet(tmp_path / "batch-churn.parquet", index=False)
+    window, info = read_window(WindowConfig(), tmp_path, _features, model_name="cancer")
+    assert info.rows_in_window == 20 and len(window) == 20
+    assert info.sources == [str(tmp_path / "serving-2026-11-01.jsonl")]
+
+
+def test_empty_and_header_only_files(tmp_path: Path) -> None:
+    (tmp_path / "zero.csv").write_text("")
+    with pytest.raises(DataValidationError, match="empty") as err:
+        read_window(WindowConfig(path=str(tmp_path / "zero.csv")), tmp_path, _features)
+    assert err.value.source == str(tmp_path / "zero.csv")
+    pd.DataFrame(columns=list(_rows(1, "1")[0])).to_csv(tmp_path / "header.csv", index=False)
+    window, info = read_window(WindowConfig(path=str(tmp_path / "header.csv")), tmp_path, _features)
+    assert window.empty and info.rows_in_window == 0
+
+
+def test_infinite_feature_is_refused(tmp_path: Path) -> None:
+    rows = _rows(10, "1")
+    rows[4]["b"] = float("inf")
+    frame = pd.DataFrame(rows)
+    frame.to_parquet(tmp_path / "batch-x.parquet", index=False)
+    with pytest.raises(DataValidationError, match="infinite") as err:
+        read_window(WindowConfig(), tmp_path, _features)
+    assert err.value.column == "b"
+
+
+def test_thresholds_above_one_only_for_unbounded_tests() -> None:
+    with pytest.raises(ConfigError, match="num_stattest_threshold = 5.0"):
+        load_monitoring_config({"model_name": "m", "drift": {"num_stattest_threshold": 5}}, "x")
+    with pytest.raises(ConfigError, match="'ks'"):
+        load_monitoring_config(
+            {"model_name": "m", "drift": {"prediction_stattest": "ks", "prediction_threshold": 2}},
+            "x",
+        )
+    cfg = load_monitoring_config(
+        {"model_name": "m", "drift": {"num_stattest": "psi", "num_stattest_threshold": 1.5}}, "x"
+    )
+    assert cfg.drift.num_stattest_threshold == 1.5
