@@ -12,3 +12,9 @@ export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 # Quiet git-python when the checkout has no git binary on PATH (container images).
 export GIT_PYTHON_REFRESH=quiet
+# A remote MLflow tracking server that stops answering fails the step in well under a minute
+# (MLflow's defaults, 7 retries with backoff factor 2 and a 120 s timeout, held a step for
+# ~12 minutes in a review). Override them for a slow, flaky network.
+export MLFLOW_HTTP_REQUEST_MAX_RETRIES="${MLFLOW_HTTP_REQUEST_MAX_RETRIES:-3}"
+export MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="${MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR:-1}"
+export MLFLOW_HTTP_REQUEST_TIMEOUT="${MLFLOW_HTTP_REQUEST_TIMEOUT:-60}"

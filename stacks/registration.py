@@ -69,7 +69,7 @@ def _expand_env(value: Any, source: str, key: str) -> Any:
     """Expand ``${VAR}`` and ``${VAR:-default}`` in strings, recursively.
 
     Raises:
-        StackSpecError: If a variable referenced without a default is not set.
+        StackSpecError: If a variable referenced without a default is not set or empty.
     """
     if isinstance(value, str):
 
@@ -80,6 +80,10 @@ def _expand_env(value: Any, source: str, key: str) -> Any:
             if var not in os.environ:
                 raise StackSpecError(
                     f"{source}: key '{key}': environment variable '{var}' is not set"
+                )
+            if not os.environ[var].strip():
+                raise StackSpecError(
+                    f"{source}: key '{key}': environment variable '{var}' is empty"
                 )
             return os.environ[var]
 
@@ -300,6 +304,16 @@ def validate_against_zenml(spec: StackSpec, source: str) -> list[Flavor]:
                     "plain text; store it with `zenml secret create` and reference it as "
                     "'{{secret_name.key}}'"
                 )
+        for field_name, value in comp.configuration.items():
+            plain = _plain_credentials(
+                value, f"{prefix}.configuration.{field_name}", top_level=True
+            )
+            if plain:
+                raise StackSpecError(
+                    f"{source}: key '{plain}': credential written in plain text; store it with "
+                    "`zenml secret create` and reference it as '{{secret_name.key}}' (or use the "
+                    "component's `authentication_secret`)"
+                )
         unknown = set(comp.configuration) - set(config_class.model_fields)
         if unknown:
             raise StackSpecError(
@@ -316,7 +330,47 @@ def validate_against_zenml(spec: StackSpec, source: str) -> list[Flavor]:
             key = ".".join(str(p) for p in err["loc"])
             where = f"{prefix}.configuration" + (f".{key}" if key else "")
             raise StackSpecError(f"{source}: key '{where}': {err['msg']}") from exc
+        except Exception as exc:  # flavor-specific checks raise their own types (e.g. a path)
+            raise StackSpecError(
+                f"{source}: key '{prefix}.configuration': {type(exc).__name__}: {exc}"
+            ) from exc
     return custom_flavors
+
+
+# Settings whose value is the *name* of a ZenML secret (S3 artifact store, Seldon deployer).
+NAMED_SECRET_FIELDS = frozenset({"authentication_secret", "secret"})
+# Keys that hold credentials wherever they appear, e.g. inside `client_kwargs`.
+_CREDENTIAL_KEY = re.compile(
+    r"(secret|password|passwd|token|api_?key|access_?key|private_?key|credential)", re.IGNORECASE
+)
+
+
+def _plain_credentials(value: Any, key: str, top_level: bool) -> str | None:
+    """The first key under ``value`` holding a credential in plain text, or None."""
+    from zenml.utils.secret_utils import is_secret_reference
+
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found = _plain_credentials(item, f"{key}.{name}", top_level=False)
+            if found:
+                return found
+        return None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _plain_credentials(item, f"{key}[{i}]", top_level=False)
+            if found:
+                return found
+        return None
+    name = key.rsplit(".", 1)[-1]
+    if (
+        isinstance(value, str)
+        and value
+        and not is_secret_reference(value)
+        and _CREDENTIAL_KEY.search(name)
+        and not (top_level and name in NAMED_SECRET_FIELDS)
+    ):
+        return key
+    return None
 
 
 def _with_secret_placeholders(configuration: dict[str, Any]) -> dict[str, Any]:
@@ -329,7 +383,7 @@ def _with_secret_placeholders(configuration: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def secret_references(spec: StackSpec) -> list[tuple[str, str, str]]:
+def secret_references(spec: StackSpec) -> list[tuple[str, str, str | None]]:
     """List the ``{{secret.key}}`` references of a stack file's component settings.
 
     Args:
@@ -337,16 +391,19 @@ def secret_references(spec: StackSpec) -> list[tuple[str, str, str]]:
 
     Returns:
         ``(file key, secret name, secret key)`` for each reference, in file order; the file
-        key is e.g. ``components.alerter.configuration.slack_token``.
+        key is e.g. ``components.alerter.configuration.slack_token``. Settings that name a
+        whole secret (``authentication_secret``, ``secret``) give a secret key of None.
     """
     from zenml.utils.secret_utils import is_secret_reference, parse_secret_reference
 
-    found = []
+    found: list[tuple[str, str, str | None]] = []
     for ctype, comp in spec.components.items():
         for name, value in comp.configuration.items():
             if is_secret_reference(value):
                 ref = parse_secret_reference(value)
                 found.append((f"components.{ctype}.configuration.{name}", ref.name, ref.key))
+            elif name in NAMED_SECRET_FIELDS and isinstance(value, str) and value:
+                found.append((f"components.{ctype}.configuration.{name}", value, None))
     return found
 
 
@@ -370,9 +427,9 @@ def check_secrets_exist(spec: StackSpec, source: str) -> None:
             raise StackSpecError(
                 f"{source}: key '{file_key}': secret '{secret_name}' does not exist in this "
                 f"ZenML store; create it first: zenml secret create {secret_name} "
-                f"--{secret_key}=..."
+                f"--{secret_key or '<key>'}=..."
             ) from exc
-        if secret_key not in secret.secret_values:
+        if secret_key is not None and secret_key not in secret.secret_values:
             raise StackSpecError(
                 f"{source}: key '{file_key}': secret '{secret_name}' has no key "
                 f"'{secret_key}' (it has: {', '.join(sorted(secret.secret_values)) or 'none'})"
@@ -431,11 +488,14 @@ def apply_stack(path: str | Path, activate: bool = True) -> str:
                 configuration=comp.configuration,
             )
             continue
-        if comp.configuration and existing.configuration != comp.configuration:
+        desired = _with_removed_settings_reset(
+            dict(comp.configuration), existing.configuration, ctype, comp.flavor, custom_flavors
+        )
+        if existing.configuration != desired:
             client.update_stack_component(
                 name_id_or_prefix=existing.id,
                 component_type=component_type,
-                configuration=comp.configuration,
+                configuration=desired,
             )
 
     wanted = {StackComponentType(t): [comp.name] for t, comp in spec.components.items()}
@@ -461,6 +521,40 @@ def apply_stack(path: str | Path, activate: bool = True) -> str:
     return spec.name
 
 
+def _with_removed_settings_reset(
+    desired: dict[str, Any],
+    current: dict[str, Any],
+    ctype: str,
+    flavor_name: str,
+    custom_flavors: list[Flavor],
+) -> dict[str, Any]:
+    """Add each setting the file no longer has, at its flavor default.
+
+    ZenML merges an update into the stored configuration, so a setting deleted from the file
+    (a webhook URL, say) would otherwise stay in force.
+    """
+    removed = set(current) - set(desired)
+    if not removed:
+        return desired
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+    from zenml.stack.flavor import Flavor
+
+    declared = {(f.type.value, f.name): f for f in custom_flavors}
+    if (ctype, flavor_name) in declared:
+        config_class = declared[(ctype, flavor_name)].config_class
+    else:
+        flavor = Client().get_flavor_by_name_and_type(
+            name=flavor_name, component_type=StackComponentType(ctype)
+        )
+        config_class = Flavor.from_model(flavor).config_class
+    for key in sorted(removed):
+        field = config_class.model_fields.get(key)
+        if field is not None and not field.is_required():
+            desired[key] = field.get_default(call_default_factory=True)
+    return desired
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m stacks``.
 
@@ -472,6 +566,11 @@ def main(argv: list[str] | None = None) -> int:
     apply_parser = sub.add_parser("apply", help="register or update a stack from YAML")
     apply_parser.add_argument("file", help="stack YAML, e.g. stacks/local.yaml")
     apply_parser.add_argument("--no-activate", action="store_true")
+    apply_parser.add_argument(
+        "--allow-defaults",
+        action="store_true",
+        help="register even if ${VAR:-default} values fell back to the file's examples",
+    )
     validate_parser = sub.add_parser("validate", help="validate a stack YAML, register nothing")
     validate_parser.add_argument("file")
     args = parser.parse_args(argv)
@@ -483,6 +582,12 @@ def main(argv: list[str] | None = None) -> int:
             _note_defaults(args.file)
             _note_secrets(spec, args.file)
             return 0
+        defaulted = defaulted_variables(args.file)
+        if defaulted and not args.allow_defaults:
+            raise StackSpecError(
+                f"{args.file}: these variables are not set and would register the file's "
+                f"example values: {', '.join(defaulted)}; set them (or pass --allow-defaults)"
+            )
         name = apply_stack(args.file, activate=not args.no_activate)
     except StackSpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -506,7 +611,12 @@ def _note_secrets(spec: StackSpec, path: str) -> None:
     """List the ZenML secrets (and their keys) that ``apply`` will require to exist."""
     wanted: dict[str, set[str]] = {}
     for _, secret_name, secret_key in secret_references(spec):
-        wanted.setdefault(secret_name, set()).add(secret_key)
+        keys = wanted.setdefault(secret_name, set())
+        if secret_key is not None:
+            keys.add(secret_key)
     if wanted:
-        listed = "; ".join(f"{name} ({', '.join(sorted(keys))})" for name, keys in wanted.items())
+        listed = "; ".join(
+            f"{name} ({', '.join(sorted(keys)) or 'the whole secret'})"
+            for name, keys in wanted.items()
+        )
         print(f"note: {path}: `apply` needs these ZenML secrets: {listed}", file=sys.stderr)

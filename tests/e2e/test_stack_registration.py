@@ -112,3 +112,66 @@ def test_bad_stack_file_is_refused_before_registering(
         zenml_client.get_stack("refused")
     for component in ("refused_orchestrator", "refused_store"):
         assert not zenml_client.list_stack_components(name=component).items
+
+
+def _s3_store(configuration: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": "refused_store",
+        "flavor": "s3",
+        "configuration": {"path": "s3://bucket/zenml", **configuration},
+    }
+
+
+@pytest.mark.parametrize(
+    ("configuration", "key", "words"),
+    [
+        (
+            {"client_kwargs": {"aws_access_key_id": "AKIAPLAIN", "endpoint_url": "http://x"}},
+            "components.artifact_store.configuration.client_kwargs.aws_access_key_id",
+            "credential written in plain text",
+        ),
+        (
+            {"authentication_secret": "no_such_secret"},
+            "components.artifact_store.configuration.authentication_secret",
+            "secret 'no_such_secret' does not exist",
+        ),
+        (
+            {"path": "/not/s3"},
+            "components.artifact_store.configuration",
+            "s3://",
+        ),
+    ],
+    ids=["nested-plain-text-credential", "named-secret-missing", "flavor-check"],
+)
+def test_s3_store_settings_are_refused_before_registering(
+    zenml_client: Any, tmp_path: Path, configuration: dict[str, Any], key: str, words: str
+) -> None:
+    spec = _base("refused")
+    spec["components"]["artifact_store"] = _s3_store(configuration)
+    path = _write(tmp_path, spec)
+    with pytest.raises(StackSpecError) as err:
+        apply_stack(path, activate=False)
+    assert f"key '{key}'" in str(err.value) and words in str(err.value)
+    assert not zenml_client.list_stack_components(name="refused_store").items
+
+
+def test_empty_variable_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = _base("refused")
+    spec["components"]["artifact_store"]["configuration"] = {"path": "${TABULAR_EMPTY_VAR}"}
+    monkeypatch.setenv("TABULAR_EMPTY_VAR", "")
+    with pytest.raises(StackSpecError, match="'TABULAR_EMPTY_VAR' is empty"):
+        apply_stack(_write(tmp_path, spec), activate=False)
+
+
+def test_a_setting_removed_from_the_file_is_removed_from_the_component(
+    zenml_client: Any, tmp_path: Path
+) -> None:
+    spec = _base("shrinking")
+    spec["components"]["artifact_store"]["configuration"] = {"path": str(tmp_path / "store")}
+    apply_stack(_write(tmp_path, spec), activate=False)
+    store = zenml_client.get_stack_component("artifact_store", "shrinking_store")
+    assert store.configuration["path"] == str(tmp_path / "store")
+    del spec["components"]["artifact_store"]["configuration"]
+    apply_stack(_write(tmp_path, spec), activate=False)
+    store = zenml_client.get_stack_component("artifact_store", "shrinking_store")
+    assert store.configuration.get("path") != str(tmp_path / "store")
