@@ -15,11 +15,15 @@ passwords, the API key) is kept in ``<state dir>/state.json`` (mode 0600, outsid
 repository), the servers' logs beside it.
 
 - ``env`` prints the ``export`` lines ``stacks/server.yaml`` needs
-  (``eval "$(python -m scripts.server_stack env)"``);
-- ``connect`` logs the ZenML client in to the server with the API key (what
-  ``zenml login URL --api-key`` does), creates or updates the ``s3_credentials`` and
-  ``mlflow_credentials`` secrets and applies ``stacks/server.yaml``;
-- ``down`` stops the processes and drops the databases and users ``up`` created.
+  (``eval "$(python -m scripts.server_stack env)"``); ``env --with-credentials`` adds the
+  secrets a client needs to log in and create the stack's secrets by hand (``ZENML_API_KEY``,
+  ``S3_ACCESS_KEY_ID``, ``S3_SECRET_ACCESS_KEY``, ``MLFLOW_USER``, ``MLFLOW_PASSWORD``);
+- ``connect`` reads ``stacks/server.yaml``, logs the ZenML client in to the server with the
+  API key (what ``zenml login URL --api-key`` does), validates the stack file against the
+  server, creates or updates the ``s3_credentials`` and ``mlflow_credentials`` secrets and
+  applies the stack;
+- ``down`` logs the ZenML client out if it is logged in to this server (what ``zenml logout``
+  does), stops the processes and drops the databases and users ``up`` created.
 
 PostgreSQL and MariaDB must already run (``scripts/services.sh`` starts them on our machines).
 Their administrative URLs default to ``postgresql://postgres@127.0.0.1:5432/postgres`` and
@@ -34,6 +38,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -132,6 +137,20 @@ class ServerStackState:
             "TABULAR_S3_BUCKET": self.s3_bucket,
             "TABULAR_S3_ENDPOINT_URL": self.s3_endpoint_url,
             "MLFLOW_TRACKING_URI": self.mlflow_url,
+        }
+
+    def credentials_env(self) -> dict[str, str]:
+        """The secrets a client needs by hand: the ZenML API key, the S3 keys, the MLflow pair.
+
+        The names are those of ``docs/server-stack.md``'s manual recipe (and of ``.env`` for
+        the S3 keys).
+        """
+        return {
+            "ZENML_API_KEY": self.zenml_api_key,
+            "S3_ACCESS_KEY_ID": self.s3_access_key_id,
+            "S3_SECRET_ACCESS_KEY": self.s3_secret_access_key,
+            "MLFLOW_USER": self.mlflow_username,
+            "MLFLOW_PASSWORD": self.mlflow_password,
         }
 
 
@@ -679,8 +698,69 @@ def _stop(pid: int, timeout: float = 15.0) -> None:
             time.sleep(0.2)
 
 
+def _client_store_url() -> str | None:
+    """The store URL this process's ZenML client uses, read without connecting to it.
+
+    ``ZENML_STORE_URL`` if set, else ``store.url`` of the global config file
+    (``$ZENML_CONFIG_PATH/config.yaml``); ``None`` if there is neither. Reading the file
+    directly, unlike ``GlobalConfiguration()``, creates nothing and contacts no server.
+    """
+    if os.environ.get("ZENML_STORE_URL"):
+        return os.environ["ZENML_STORE_URL"].rstrip("/")
+    import yaml
+    from zenml.utils.io_utils import get_global_config_directory
+
+    config_file = Path(get_global_config_directory()) / "config.yaml"
+    try:
+        config = yaml.safe_load(config_file.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    store = config.get("store") if isinstance(config, dict) else None
+    url = store.get("url") if isinstance(store, dict) else None
+    return str(url).rstrip("/") if url else None
+
+
+def log_out_of(state: ServerStackState) -> str | None:
+    """Run ``zenml logout`` if this process's ZenML client is logged in to ``state``'s server.
+
+    Otherwise the client keeps a store that is gone once ``down`` has stopped the server, and
+    its next command retries the connection for half a minute before it fails.
+
+    Args:
+        state: The running services.
+
+    Returns:
+        A line for the user: what was done, or the command to run by hand; ``None`` if the
+        client uses another store.
+    """
+    if _client_store_url() != state.zenml_url.rstrip("/"):
+        return None
+    if os.environ.get("ZENML_STORE_URL"):
+        return (
+            f"ZENML_STORE_URL still points at {state.zenml_url}, which is stopped now: "
+            "unset ZENML_STORE_URL ZENML_STORE_API_KEY"
+        )
+    result = subprocess.run(
+        [_bin("zenml"), "logout"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0 or _client_store_url() == state.zenml_url.rstrip("/"):
+        output = (result.stdout + result.stderr).strip()[-2000:]
+        return (
+            f"the ZenML client is still logged in to {state.zenml_url}, which is stopped now; "
+            f"run `zenml logout` (it said: {output})"
+        )
+    return f"logged the ZenML client out of {state.zenml_url} (back to its local store)"
+
+
 def down(state_dir: Path) -> None:
-    """Stop the servers ``up`` started in ``state_dir``, drop their databases, delete the state.
+    """Log the client out, stop the servers ``up`` started, drop their databases, delete the state.
+
+    The ZenML client of this process (``$ZENML_CONFIG_PATH``) is logged out only if it is
+    logged in to this stack's server (see :func:`log_out_of`).
 
     Args:
         state_dir: The folder ``up`` used.
@@ -690,6 +770,9 @@ def down(state_dir: Path) -> None:
             (the state is kept then, so ``down`` can be run again).
     """
     state = ServerStackState.load(state_dir.resolve())
+    note = log_out_of(state)
+    if note:
+        print(note, file=sys.stderr)
     for pid in state.pids.values():
         _stop(pid)
     errors = _drop_databases(state)
@@ -703,7 +786,9 @@ def connect(state: ServerStackState, stack_file: Path = STACK_FILE) -> str:
 
     The same as ``zenml login <url> --api-key`` (the key read from stdin), ``zenml secret
     create s3_credentials ...``, ``zenml secret create mlflow_credentials ...`` and ``python -m
-    stacks apply stacks/server.yaml``, in one process.
+    stacks apply stacks/server.yaml``, in one process. The stack file is read (YAML, keys,
+    ``${VAR}`` expansion) before the login, and checked against the server's flavors right
+    after it, before any secret is written: an invalid file changes nothing on the server.
 
     Args:
         state: The running services (from ``up``).
@@ -718,12 +803,18 @@ def connect(state: ServerStackState, stack_file: Path = STACK_FILE) -> str:
     """
     if not state.zenml_api_key:
         raise ServerStackError(f"{state.path}: no API key; run `up` again")
+    from stacks.registration import apply_stack, load_stack_spec, validate_against_zenml
+
+    os.environ.update(state.stack_env())
+    # Flavors and their settings can only be checked against a store: the server's, after
+    # the login. Parsing needs none, so a broken file fails before the client is touched.
+    spec = load_stack_spec(stack_file)
+
     from zenml.cli.login import connect_to_server
     from zenml.client import Client
 
-    from stacks.registration import apply_stack
-
     connect_to_server(state.zenml_url, api_key=state.zenml_api_key)
+    validate_against_zenml(spec, str(stack_file))
     client = Client()
     values = {
         S3_SECRET: {
@@ -739,7 +830,6 @@ def connect(state: ServerStackState, stack_file: Path = STACK_FILE) -> str:
             client.create_secret(name, values=secret_values)
         else:
             client.update_secret(existing.id, add_or_update_values=secret_values)
-    os.environ.update(state.stack_env())
     return apply_stack(stack_file)
 
 
@@ -751,7 +841,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m scripts.server_stack up|down|env|connect``.
 
     Returns:
-        The exit code: 0 on success, 1 on a :class:`ServerStackError`.
+        The exit code: 0 on success, 1 on a :class:`ServerStackError` or an invalid stack file
+        (``connect``), with ``error: ...`` on stderr.
     """
     parser = argparse.ArgumentParser(
         prog="python -m scripts.server_stack", description=__doc__.split("\n")[0]
@@ -772,9 +863,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name in ("s3", "mlflow", "zenml"):
         up_parser.add_argument(f"--{name}-port", type=int, default=0, help="0: a free port")
-    sub.add_parser("env", help="print `export` lines for stacks/server.yaml and the ZenML URL")
-    sub.add_parser("connect", help="log in with the API key, create secrets, apply the stack")
-    sub.add_parser("down", help="stop the servers and drop their databases")
+    env_parser = sub.add_parser(
+        "env", help="print `export` lines for stacks/server.yaml and the ZenML URL"
+    )
+    env_parser.add_argument(
+        "--with-credentials",
+        action="store_true",
+        help="also ZENML_API_KEY, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, MLFLOW_USER and "
+        "MLFLOW_PASSWORD (secrets: keep them out of logs and shared terminals)",
+    )
+    connect_parser = sub.add_parser(
+        "connect", help="log in with the API key, create secrets, apply the stack"
+    )
+    connect_parser.add_argument(
+        "--stack-file", type=Path, default=STACK_FILE, help=f"default: {STACK_FILE}"
+    )
+    sub.add_parser(
+        "down",
+        help="log the ZenML client out of the server, stop the servers, drop their databases",
+    )
     args = parser.parse_args(argv)
     state_dir = _state_dir(args.state_dir)
     try:
@@ -794,10 +901,17 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "env":
             state = ServerStackState.load(state_dir.resolve())
             exports = {**state.stack_env(), "TABULAR_ZENML_SERVER_URL": state.zenml_url}
+            if args.with_credentials:
+                exports.update(state.credentials_env())
             for key, value in exports.items():
-                print(f"export {key}={value}")
+                print(f"export {key}={shlex.quote(value)}")
         elif args.command == "connect":
-            name = connect(ServerStackState.load(state_dir.resolve()))
+            from stacks.registration import StackSpecError
+
+            try:
+                name = connect(ServerStackState.load(state_dir.resolve()), args.stack_file)
+            except StackSpecError as exc:
+                raise ServerStackError(str(exc)) from exc
             print(f"logged in; stack '{name}' registered and active")
         else:
             down(state_dir)
