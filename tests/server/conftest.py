@@ -234,7 +234,10 @@ def mlflow_client(server_workspace: ServerWorkspace) -> Any:
     """An MLflow client on the remote tracking server's URL."""
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=server_workspace.state.mlflow_url)
+    # The registry URI too: MlflowClient otherwise takes the process-wide registry URI, which
+    # earlier tests in this pytest process (tests/e2e) point at their local SQLite database.
+    url = server_workspace.state.mlflow_url
+    return MlflowClient(tracking_uri=url, registry_uri=url)
 
 
 @pytest.fixture(scope="session")
