@@ -136,7 +136,8 @@ def _generate(args: dict[str, Any]) -> None:
     log_dir = Path(args["log_dir"])
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / "batch-bench.parquet"
-    frame.to_parquet(path, index=False)
+    # The layout batch inference writes (serving.prediction_log.write_batch): 100k-row groups.
+    frame.to_parquet(path, index=False, row_group_size=100_000)
     _emit(
         {
             "path": str(path),
