@@ -48,8 +48,12 @@ def _artifact(model_name: str, version: str, name: str) -> Any:
     return artifact
 
 
+@lru_cache(maxsize=8)
 def classifier(model_name: str, version: str) -> ModelBundle:
-    """The model version's classifier bundle (its schema and decision threshold)."""
+    """The model version's classifier bundle (its schema and decision threshold).
+
+    Cached: several checks of one step (and the steps of one in-process run) need it.
+    """
     bundle: ModelBundle = _artifact(model_name, version, "classifier").load()
     return bundle
 

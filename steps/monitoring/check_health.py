@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
-from serving.prediction_log import prediction_log_dir
 from steps.caching import NEVER_CACHE
 from steps.monitoring import artifacts
 from tabular_classifier.monitoring.config import load_monitoring_config
@@ -16,7 +14,6 @@ from tabular_classifier.monitoring.health import (
     DegradationCheck,
     ServiceHealth,
     check_degradation,
-    check_label_values,
     check_latency,
     read_labels,
 )
@@ -51,15 +48,10 @@ def check_service_health(
     latency = check_latency(info.latency, cfg.latency)
     degradation = DegradationCheck(status="not_configured", tolerance=cfg.degradation.tolerance)
     if cfg.degradation.labels_path and info.model_version is not None:
+        # load_current_window already checked the file's columns and label values.
         labels = read_labels(cfg.degradation)
-        log_dir = Path(cfg.window.log_dir) if cfg.window.log_dir else prediction_log_dir()
-        predictions = read_labelled_predictions(
-            cfg.window, info, set(labels["prediction_id"]), log_dir
-        )
+        predictions = read_labelled_predictions(info, set(labels["prediction_id"]))
         bundle = artifacts.classifier(cfg.model_name, info.model_version)
-        check_label_values(
-            labels, bundle.schema.positive_label, bundle.schema.negative_label, cfg.degradation
-        )
         degradation = check_degradation(
             predictions,
             labels,

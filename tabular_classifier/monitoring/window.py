@@ -184,6 +184,7 @@ def _index(sources: list[Path], model_name: str | None) -> _Index:
         available = _columns_of(path)
         wanted = [c for c in meta if c in available]
         previous_request: Any = None
+        chunks_before = len(stamps)
         first_column = available[:1]
         for chunk in _chunks(path, wanted or first_column):
             n = len(chunk)
@@ -219,7 +220,7 @@ def _index(sources: list[Path], model_name: str | None) -> _Index:
                 latencies.append(latency)
             else:
                 latencies.append(np.full(n, np.nan))
-        bounds.append(sum(len(a) for a in stamps))
+        bounds.append(bounds[-1] + sum(len(a) for a in stamps[chunks_before:]))
     if not stamps:
         empty_i = np.empty(0, dtype=np.int64)
         empty = (np.empty(0, dtype=np.int32), np.empty(0, dtype=bool))
@@ -448,16 +449,12 @@ def read_window(
     return window, info
 
 
-def read_labelled_predictions(
-    cfg: WindowConfig, info: WindowInfo, ids: set[str], log_dir: Path
-) -> pd.DataFrame:
+def read_labelled_predictions(info: WindowInfo, ids: set[str]) -> pd.DataFrame:
     """The window's predictions that have a ground-truth label, read in one streaming pass.
 
     Args:
-        cfg: The window settings (unused beyond what ``info`` records).
-        info: The window read by :func:`read_window` (its sources and model version).
+        info: The window read by :func:`read_window` (its sources, bounds and model version).
         ids: Prediction ids that have a label.
-        log_dir: The prediction-log directory (unused when ``cfg.path`` is set).
 
     Returns:
         Columns ``prediction_id`` (str), ``probability`` (float64), ``label`` (str) for every

@@ -150,7 +150,7 @@ def test_labelled_predictions_stay_in_window(tmp_path: Path) -> None:
     _write_jsonl(tmp_path, _rows(20, "1") + _rows(20, "2", start=100))
     _window, info = read_window(WindowConfig(last_n=10), tmp_path, _features)
     ids = {f"2-{i}" for i in range(100, 120)} | {"1-3"}
-    labelled = read_labelled_predictions(WindowConfig(last_n=10), info, ids, tmp_path)
+    labelled = read_labelled_predictions(info, ids)
     assert sorted(labelled["prediction_id"]) == sorted(f"2-{i}" for i in range(110, 120))
 
 
