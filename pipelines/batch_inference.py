@@ -18,18 +18,32 @@ from steps.inference.score_batch import score_batch
 
 
 @pipeline(name="batch_inference_pipeline", enable_cache=False, settings={"docker": DOCKER_SETTINGS})
-def batch_inference_pipeline(path: str, model_name: str, version: str | int | None = None) -> None:
+def batch_inference_pipeline(
+    path: str,
+    model_name: str,
+    version: str | int | None = None,
+    passthrough_columns: list[str] | None = None,
+) -> None:
     """Score ``path`` and append the predictions to the prediction log.
 
     Args:
-        path: The batch file (CSV or Parquet) with the model's feature columns.
+        path: The batch file (CSV or Parquet) with the model's feature columns (the training
+            table's target and dropped columns may be there too).
         model_name: The ZenML model name.
         version: A model version number (``2`` or ``"2"``); default: the production version.
+        passthrough_columns: Other columns (IDs...) to carry to the output unscored; any other
+            unknown column is refused.
     """
-    batch = load_batch(path=path)
+    batch, model_version = load_batch(
+        path=path,
+        model_name=model_name,
+        version=None if version is None else str(version),
+        passthrough_columns=passthrough_columns,
+    )
     predictions = score_batch(
         inference_batch=batch,
         model_name=model_name,
-        version=None if version is None else str(version),
+        model_version=model_version,
+        passthrough_columns=passthrough_columns,
     )
     log_predictions(predictions=predictions)

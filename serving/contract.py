@@ -1,4 +1,4 @@
-"""The serving contract: what a prediction request must look like, checked before scoring.
+"""The HTTP side of the serving contract: request bodies, parsed into rows the model accepts.
 
 Requests use MLflow's scoring-server JSON formats, so the same payload works against the
 gateway and against a bare ``mlflow models serve``:
@@ -6,27 +6,26 @@ gateway and against a bare ``mlflow models serve``:
 * ``{"dataframe_split": {"columns": ["a", "b"], "data": [[1.0, "x"], ...]}}``
 * ``{"dataframe_records": [{"a": 1.0, "b": "x"}, ...]}``
 
-Every violation raises :class:`RequestError` with an HTTP status and a message naming the
-field or column, so the server answers 4xx and never 500:
+The rows themselves are checked by the model version's row contract
+(``tabular_classifier.contract``: types, nulls, ranges, columns), the same one every other entry
+point uses. Every violation raises :class:`RequestError` with an HTTP status and a message naming
+the field or column, so the server answers 4xx and never 500:
 
 * 400: malformed JSON, or a body that is not one of the two formats;
 * 413: more rows than ``max_rows`` (default :data:`DEFAULT_MAX_ROWS`);
-* 422: empty batch, missing or extra columns, a non-numeric value in a numeric column, or a
-  NaN / infinite number (not valid JSON numbers, RFC 8259 section 6). ``null`` is accepted
-  and means "missing": the model imputes it exactly as in training.
+* 422: anything the row contract refuses (``kind`` says which rule, ``field`` the column,
+  ``row`` the row).
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import pandas as pd
 
-from tabular_classifier.data import FeatureSchema
+from tabular_classifier.contract import ParsedRows, RowContract
+from tabular_classifier.errors import InputValidationError
 
 DEFAULT_MAX_ROWS = 10_000
 
@@ -38,55 +37,36 @@ class RequestError(ValueError):
         status: The HTTP status to answer with (400, 413 or 422).
         message: What is wrong, naming the field or column.
         field: The offending field or column, if one.
+        kind: The row contract's ``ErrorKind`` for a 422, else None.
+        row: The offending row (0-based position in the request), if one.
     """
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        kind: str | None = None,
+        row: int | None = None,
+    ) -> None:
         """Build the error."""
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
+        self.kind = kind
+        self.row = row
 
     def to_json(self) -> dict[str, Any]:
-        """The error body: ``{"error_code", "message", "field"}``."""
+        """The error body: ``{"error_code", "message", "field", "kind", "row"}``."""
         codes = {400: "BAD_REQUEST", 413: "PAYLOAD_TOO_LARGE", 422: "INVALID_INPUT"}
         return {
             "error_code": codes.get(self.status, "BAD_REQUEST"),
             "message": self.message,
             "field": self.field,
+            "kind": self.kind,
+            "row": self.row,
         }
-
-
-@dataclass(frozen=True)
-class FeatureContract:
-    """The columns a model version accepts.
-
-    Attributes:
-        numeric: Numeric feature columns: JSON numbers or null.
-        categorical: Categorical feature columns: strings, numbers, booleans or null.
-    """
-
-    numeric: tuple[str, ...]
-    categorical: tuple[str, ...]
-
-    @property
-    def columns(self) -> list[str]:
-        """All feature columns, numeric first, in the order the model uses."""
-        return [*self.numeric, *self.categorical]
-
-    @classmethod
-    def from_schema(cls, schema: FeatureSchema) -> FeatureContract:
-        """The contract of a trained model's feature schema."""
-        return cls(tuple(schema.numeric_features), tuple(schema.categorical_features))
-
-    def to_dict(self) -> dict[str, list[str]]:
-        """JSON-safe form."""
-        return {"numeric": list(self.numeric), "categorical": list(self.categorical)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeatureContract:
-        """Inverse of :meth:`to_dict`."""
-        return cls(tuple(data["numeric"]), tuple(data["categorical"]))
 
 
 def _reject_constant(name: str) -> float:
@@ -155,116 +135,49 @@ def _table(payload: Any) -> tuple[list[str], list[list[Any]]]:
     rows = []
     for i, record in enumerate(records):
         if set(record) != set(columns):
+            # Name the first column that differs, as a missing or unknown column of that row.
+            extra = [c for c in record if c not in columns]
+            if extra:
+                column, kind, how = extra[0], "unknown_column", "has a column that row 0 lacks"
+            else:
+                column = next(c for c in columns if c not in record)
+                kind, how = "missing_column", "lacks a column that row 0 has"
             raise RequestError(
                 422,
-                f"'dataframe_records' row {i} has columns {sorted(record)}, row 0 has "
-                f"{sorted(columns)}",
-                "dataframe_records",
+                f"'dataframe_records' row {i} {how}: '{column}' (every row needs the same columns)",
+                column,
+                kind,
+                i,
             )
         rows.append([record[c] for c in columns])
     return columns, rows
 
 
-def parse_rows(
-    body: bytes, contract: FeatureContract, max_rows: int = DEFAULT_MAX_ROWS
-) -> list[list[Any]]:
-    """Parse and validate a prediction request into plain rows (the serving hot path).
+def parse_rows(body: bytes, contract: RowContract, max_rows: int = DEFAULT_MAX_ROWS) -> ParsedRows:
+    """Parse a prediction request and check its rows against the row contract.
 
     No pandas here: on a one-row request, building a DataFrame costs more than the model.
 
     Args:
         body: The raw HTTP body (UTF-8 JSON).
-        contract: The columns the served model version accepts.
+        contract: The served model version's row contract.
         max_rows: The largest batch accepted, in rows.
 
     Returns:
-        One list per row, values in ``contract.columns`` order; numeric values are floats
-        or ``None`` (missing, imputed by the model), categorical values are JSON scalars.
+        The parsed rows (``ParsedRows``): canonical values, ready for the model.
 
     Raises:
-        RequestError: 400 for malformed JSON or structure, 413 above ``max_rows``, 422 for an
-            empty batch, missing/extra/duplicate columns, a non-numeric or non-finite value in
-            a numeric column, or a nested value in a categorical column.
+        RequestError: 400 for malformed JSON or structure, 413 above ``max_rows``, 422 for
+            whatever the row contract refuses (empty batch, missing, unknown or duplicate
+            columns, wrong types, non-finite or out-of-range numbers).
     """
     columns, rows = _table(_load_json(body))
-    if len(rows) == 0:
-        raise RequestError(422, "empty batch: send at least one row")
     if len(rows) > max_rows:
         raise RequestError(
             413, f"batch of {len(rows)} rows exceeds the limit of {max_rows} rows per request"
         )
-    if len(set(columns)) != len(columns):
-        dup = next(c for c in columns if columns.count(c) > 1)
-        raise RequestError(422, f"column '{dup}' appears more than once", dup)
-    wanted = contract.columns
-    missing = [c for c in wanted if c not in columns]
-    if missing:
-        raise RequestError(422, f"missing columns: {missing}", missing[0])
-    extra = [c for c in columns if c not in wanted]
-    if extra:
-        raise RequestError(422, f"unexpected columns: {extra}", extra[0])
-    position = [columns.index(c) for c in wanted]
-    n_numeric = len(contract.numeric)
-    out: list[list[Any]] = []
-    for i, row in enumerate(rows):
-        values = [row[j] for j in position]
-        for k in range(n_numeric):
-            value = values[k]
-            if value is None:
-                continue
-            if type(value) is float:
-                if not math.isfinite(value):
-                    column = wanted[k]
-                    raise RequestError(
-                        422,
-                        f"column '{column}': {value} at row {i} is not a finite number",
-                        column,
-                    )
-            elif type(value) is int:
-                try:
-                    values[k] = float(value)
-                except OverflowError as exc:
-                    column = wanted[k]
-                    raise RequestError(
-                        422, f"column '{column}': integer at row {i} is too large", column
-                    ) from exc
-            else:
-                column = wanted[k]
-                raise RequestError(
-                    422, f"column '{column}': non-numeric value {value!r} at row {i}", column
-                )
-        for k in range(n_numeric, len(wanted)):
-            value = values[k]
-            if isinstance(value, dict | list):
-                column = wanted[k]
-                raise RequestError(
-                    422, f"column '{column}': nested value at row {i}; expected a scalar", column
-                )
-            if isinstance(value, float) and not math.isfinite(value):
-                column = wanted[k]
-                raise RequestError(
-                    422, f"column '{column}': {value} at row {i} is not a valid value", column
-                )
-        out.append(values)
-    return out
-
-
-def parse_request(
-    body: bytes, contract: FeatureContract, max_rows: int = DEFAULT_MAX_ROWS
-) -> pd.DataFrame:
-    """Parse and validate a prediction request into a DataFrame (see :func:`parse_rows`).
-
-    Returns:
-        DataFrame of shape (n_rows, n_features), columns in ``contract.columns`` order;
-        numeric columns float64 (null → NaN), categorical columns object.
-
-    Raises:
-        RequestError: As :func:`parse_rows`.
-    """
-    rows = parse_rows(body, contract, max_rows)
-    frame = pd.DataFrame(rows, columns=contract.columns)
-    for column in contract.numeric:
-        frame[column] = frame[column].astype("float64")
-    for column in contract.categorical:
-        frame[column] = frame[column].astype(object)
-    return frame
+    try:
+        return contract.parse_rows(columns, rows)
+    except InputValidationError as exc:
+        row = exc.row if isinstance(exc.row, int) else None
+        raise RequestError(422, str(exc), exc.column, exc.kind, row) from exc

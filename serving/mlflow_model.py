@@ -9,11 +9,12 @@ from __future__ import annotations
 import tempfile
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import Any
 
 import mlflow
-import pandas as pd
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature
 from mlflow.models.model import ModelInfo
+from mlflow.types.schema import ColSpec, Schema
 
 import serving.pyfunc_model as pyfunc_model
 import tabular_classifier
@@ -42,13 +43,42 @@ def pinned_requirements() -> list[str]:
     return [f"{name}=={importlib_metadata.version(name)}" for name in SERVING_REQUIREMENTS]
 
 
+SIGNATURE = ModelSignature(
+    outputs=Schema(
+        [
+            ColSpec("double", "probability"),
+            ColSpec("string", "label"),
+            ColSpec("string", "model_version"),
+            ColSpec("long", "unknown_categories"),
+        ]
+    )
+)
+"""Outputs only: the row contract, stored in the bundle and in the model's
+``metadata["row_contract"]``, is the input's specification (see ``serving.pyfunc_model``)."""
+
+
+def _pyfunc_arguments(
+    classifier: ModelBundle, report: EvaluationReport, model_version: str, bundle_dir: Path
+) -> dict[str, Any]:
+    """What ``log_model`` and ``save_model`` both take: the one definition of our MLflow model."""
+    classifier.save(bundle_dir)
+    return {
+        "python_model": Path(pyfunc_model.__file__),
+        "artifacts": {pyfunc_model.BUNDLE_ARTIFACT: str(bundle_dir)},
+        "code_paths": [str(Path(tabular_classifier.__file__).parent)],
+        "model_config": {"model_version": model_version},
+        "signature": SIGNATURE,
+        # The evaluation's smoke sample (5 rows) as the input example.
+        "input_example": report.smoke_frame().head(5),
+        "pip_requirements": pinned_requirements(),
+        "metadata": {"row_contract": classifier.contract.to_dict()},
+    }
+
+
 def log_pyfunc_model(
     classifier: ModelBundle, report: EvaluationReport, model_version: str
 ) -> ModelInfo:
     """Log the classifier to the active MLflow run as a pyfunc *model from code*.
-
-    The signature is inferred from the evaluation's smoke sample (5 rows) and the matching
-    output frame; that sample is also the input example.
 
     Args:
         classifier: The trained classifier bundle.
@@ -61,29 +91,25 @@ def log_pyfunc_model(
     Raises:
         mlflow.exceptions.MlflowException: If logging fails (no active run, store error).
     """
-    example = report.smoke_frame().head(5)
-    # Numeric features are doubles in the signature, whatever pandas inferred for the sample
-    # (int64 would make MLflow refuse nulls and floats, which the model imputes and accepts).
-    for column in classifier.schema.numeric_features:
-        example[column] = example[column].astype("float64")
-    output = pd.DataFrame(
-        {
-            "probability": pd.Series(report.smoke_probabilities[: len(example)], dtype="float64"),
-            "label": [str(classifier.schema.positive_label)] * len(example),
-            "model_version": [model_version] * len(example),
-        }
-    )
-    signature = infer_signature(example, output)
     with tempfile.TemporaryDirectory() as tmp:
-        bundle_dir = Path(tmp) / "bundle"
-        classifier.save(bundle_dir)
-        return mlflow.pyfunc.log_model(
-            name=MLFLOW_MODEL_NAME,
-            python_model=Path(pyfunc_model.__file__),
-            artifacts={pyfunc_model.BUNDLE_ARTIFACT: str(bundle_dir)},
-            code_paths=[str(Path(tabular_classifier.__file__).parent)],
-            model_config={"model_version": model_version},
-            signature=signature,
-            input_example=example,
-            pip_requirements=pinned_requirements(),
-        )
+        arguments = _pyfunc_arguments(classifier, report, model_version, Path(tmp) / "bundle")
+        return mlflow.pyfunc.log_model(name=MLFLOW_MODEL_NAME, **arguments)
+
+
+def save_pyfunc_model(
+    path: Path, classifier: ModelBundle, report: EvaluationReport, model_version: str
+) -> None:
+    """Write the same MLflow model as :func:`log_pyfunc_model` to a local directory.
+
+    Args:
+        path: The model directory to create (must not exist).
+        classifier: The trained classifier bundle.
+        report: Its evaluation report (source of the input example).
+        model_version: The version string the served model reports in ``model_version``.
+
+    Raises:
+        mlflow.exceptions.MlflowException: If ``path`` exists or saving fails.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        arguments = _pyfunc_arguments(classifier, report, model_version, Path(tmp) / "bundle")
+        mlflow.pyfunc.save_model(str(path), **arguments)

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sklearn.model_selection import train_test_split
 
 from tabular_classifier.config import DataConfig, SplitConfig
 from tabular_classifier.errors import DataValidationError
@@ -270,27 +269,36 @@ def _infer_kind(series: pd.Series, source: str, column: str) -> Literal["numeric
     return "numeric" if parsed.notna().mean() >= NUMERIC_LOOKING_FRACTION else "categorical"
 
 
-def _check_numeric(series: pd.Series, source: str, column: str) -> None:
+def _as_numbers(series: pd.Series, source: str, column: str) -> pd.Series:
+    """The column as numbers: numeric dtypes as they are, text parsed; errors name the row."""
     if pd.api.types.is_bool_dtype(series.dtype):
-        return
+        raise DataValidationError(
+            source,
+            column,
+            "holds booleans but is a numeric feature; list it under categorical_features "
+            "(booleans are one-hot encoded)",
+        )
     if pd.api.types.is_numeric_dtype(series.dtype):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        parsed = pd.to_numeric(series.astype(object), errors="coerce")
-        bad = (series.notna() & parsed.isna()).to_numpy()
-        if bad.any():
-            positions = np.flatnonzero(bad)
-            first = int(positions[0])
-            total = f" ({len(positions)} non-numeric values in all)" if len(positions) > 1 else ""
-            raise DataValidationError(
-                source,
-                column,
-                f"non-numeric value {_to_python(series.iloc[first])!r} at row "
-                f"{_to_python(series.index[first])}{total} (rows count from 0, header "
-                "excluded; list placeholder strings such as ' ' or '?' under data.na_values "
-                "to read them as missing)",
-            )
-        values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+        return series
+    parsed = pd.to_numeric(series.astype(object), errors="coerce")
+    bad = (series.notna() & parsed.isna()).to_numpy()
+    if bad.any():
+        positions = np.flatnonzero(bad)
+        first = int(positions[0])
+        total = f" ({len(positions)} non-numeric values in all)" if len(positions) > 1 else ""
+        raise DataValidationError(
+            source,
+            column,
+            f"non-numeric value {_to_python(series.iloc[first])!r} at row "
+            f"{_to_python(series.index[first])}{total} (rows count from 0, header "
+            "excluded; list placeholder strings such as ' ' or '?' under data.na_values "
+            "to read them as missing)",
+        )
+    return parsed
+
+
+def _check_numeric(series: pd.Series, source: str, column: str) -> None:
+    values = _as_numbers(series, source, column).to_numpy(dtype=np.float64, na_value=np.nan)
     infinite = np.isinf(values)
     if infinite.any():
         first = int(np.argmax(infinite))
@@ -299,6 +307,35 @@ def _check_numeric(series: pd.Series, source: str, column: str) -> None:
             column,
             f"non-finite value {values[first]} at row {_to_python(series.index[first])}",
         )
+
+
+def coerce_numeric_text(df: pd.DataFrame, columns: list[str], source: str) -> pd.DataFrame:
+    """Turn numeric features written as text into numbers, as a file reader must.
+
+    CSV is text, and a Parquet file may store numbers as strings; the row contract
+    (``tabular_classifier.contract``) takes numbers only, so every file-reading entry point
+    (training's split, batch inference, monitoring of a CSV window) converts here first.
+
+    Args:
+        df: The table as read.
+        columns: Its numeric features.
+        source: The file, for error messages.
+
+    Returns:
+        ``df`` itself when nothing needed converting, else a copy whose text columns among
+        ``columns`` are float64 or int64.
+
+    Raises:
+        DataValidationError: If a value is not a number (naming the file, column and row) or a
+            column holds booleans.
+    """
+    converted: dict[str, pd.Series] = {}
+    for column in columns:
+        series = df[column]
+        numbers = _as_numbers(series, source, column)
+        if numbers is not series:
+            converted[column] = numbers
+    return df.assign(**converted) if converted else df
 
 
 def _resolve_labels(
@@ -483,70 +520,144 @@ def encode_target(y: pd.Series, schema: FeatureSchema) -> np.ndarray:
     return encoded
 
 
+SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+"""The split of each row as a small integer, in :func:`assign_splits`' output."""
+
+
+def _mix64(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer (Steele, Lea and Flood 2014): a bijection that scrambles bits."""
+    z = values.copy()
+    with np.errstate(over="ignore"):
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z
+
+
+def split_key_columns(df: pd.DataFrame, schema: FeatureSchema, split: SplitConfig) -> list[str]:
+    """The columns a row's split is computed from: ``split.key_columns``, or features + target."""
+    return (
+        list(split.key_columns) if split.key_columns else [*schema.feature_columns, schema.target]
+    )
+
+
+def row_key_hashes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """A 64-bit hash of each row's key, by value rather than by dtype.
+
+    Numbers and booleans are hashed as float64 (so ``3``, ``3.0`` and a nullable ``Int64`` 3
+    agree, and an integer column that gains a null in new rows keeps every old row's hash);
+    anything else is hashed as its text. Nulls of every kind hash alike.
+
+    Args:
+        df: The table.
+        columns: The key columns, in order.
+
+    Returns:
+        uint64 array of shape (len(df),).
+
+    Raises:
+        KeyError: If a key column is missing.
+    """
+    canonical: dict[str, Any] = {}
+    for name in columns:
+        column = df[name]
+        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            values = column.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            canonical[name] = values + 0.0  # -0.0 hashes as 0.0
+        else:
+            canonical[name] = column.astype("string").fillna("\x00null").to_numpy(dtype=object)
+    frame = pd.DataFrame(canonical, index=pd.RangeIndex(len(df)))
+    hashes: np.ndarray = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+    return hashes
+
+
+def assign_splits(df: pd.DataFrame, schema: FeatureSchema, split: SplitConfig) -> np.ndarray:
+    """The split of every row, from a hash of the row's key alone.
+
+    Each row's key columns are hashed with pandas' ``hash_pandas_object`` (which combines the
+    columns' hashes per row), the salt ``split.random_state`` is mixed in with splitmix64's
+    finalizer, and the 64-bit result, read as a number u in [0, 1), decides:
+    test when u < ``test_size``, validation when u < ``test_size + val_size``, train otherwise.
+    A row's split therefore depends on its own content (or ID) and the salt only: it stays the
+    same across model versions and seeds and when rows are added, and identical rows always
+    share a split, so a duplicated row never lands in both train and test. Class proportions
+    are not forced, only expected: each split draws both classes at their overall rates.
+
+    Args:
+        df: The table (any columns that include the key columns).
+        schema: Its schema (for the default key: features and target).
+        split: Fractions, salt and key columns.
+
+    Returns:
+        int8 array of shape (len(df),) holding :data:`SPLIT_CODES` values.
+
+    Raises:
+        KeyError: If a key column is missing.
+    """
+    hashes = row_key_hashes(df, split_key_columns(df, schema, split))
+    with np.errstate(over="ignore"):
+        salted = hashes + np.uint64(split.random_state) * np.uint64(0x9E3779B97F4A7C15)
+    hashes = _mix64(salted)
+    # The top 53 bits as a double in [0, 1): exact, and uniform like the hash.
+    u = (hashes >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    codes = np.full(len(df), SPLIT_CODES["train"], dtype=np.int8)
+    codes[u < split.test_size + split.val_size] = SPLIT_CODES["val"]
+    codes[u < split.test_size] = SPLIT_CODES["test"]
+    return codes
+
+
 def split_data(
     df: pd.DataFrame, schema: FeatureSchema, split: SplitConfig, source: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Split a validated table into stratified train, validation and test sets.
+    """Split a validated table into train, validation and test sets by row hash.
 
-    The test split is drawn first (``split.test_size`` of all rows), then the validation split
-    from the rest (``split.val_size`` of all rows), both with scikit-learn's
-    ``train_test_split(stratify=...)`` and ``random_state=split.random_state``, so the same table
-    and config always give the same splits.
+    See :func:`assign_splits` for the rule. Rows keep their order within each split.
 
     Args:
         df: A table that passed :func:`validate_and_infer_schema`.
         schema: Its schema.
-        split: Split fractions and seed.
+        split: Split fractions, salt and key columns.
         source: Name of the data source used in error messages.
 
     Returns:
-        (train, val, test) frames with all the columns of ``df`` and fresh RangeIndexes.
+        (train, val, test) frames with all the columns of ``df`` and fresh RangeIndexes;
+        numeric features written as text are numbers (:func:`coerce_numeric_text`).
 
     Raises:
-        DataValidationError: If a class has fewer rows than needed for every split to get
-            :data:`MIN_ROWS_PER_CLASS_PER_SPLIT` rows of it; the message names the target column
-            and gives the rows needed against those available.
+        DataValidationError: If a key column is missing, or a split has fewer than
+            :data:`MIN_ROWS_PER_CLASS_PER_SPLIT` rows of a class; the message names the target
+            column and gives the counts.
         ValueError: If a target value is null or is neither label (see :func:`encode_target`).
     """
+    df = coerce_numeric_text(df, schema.numeric_features, source)
     y = encode_target(df[schema.target], schema)
-    counts = np.bincount(y, minlength=2)
-    train_size = 1.0 - split.test_size - split.val_size
-    smallest = min(split.test_size, split.val_size, train_size)
-    # round(): a ratio such as 2 / 0.2 may land a hair above 10 in floating point; ceil must not
-    # turn that into 11.
-    needed = math.ceil(round(MIN_ROWS_PER_CLASS_PER_SPLIT / smallest, 9))
+    missing = [c for c in split_key_columns(df, schema, split) if c not in df.columns]
+    if missing:
+        raise DataValidationError(source, missing[0], "listed in split.key_columns but absent")
+    codes = assign_splits(df, schema, split)
     labels = (schema.negative_label, schema.positive_label)
+    train_size = 1.0 - split.test_size - split.val_size
     fractions = f"train/val/test = {train_size:.2f}/{split.val_size:.2f}/{split.test_size:.2f}"
-    for label, count in zip(labels, counts, strict=True):
-        if count < needed:
-            raise DataValidationError(
-                source,
-                schema.target,
-                f"fewer rows than the split needs: class {label!r} has {count} rows, but "
-                f"{fractions} needs at least {needed} so that each split gets "
-                f"{MIN_ROWS_PER_CLASS_PER_SPLIT}",
-            )
-    positions = np.arange(len(df))
-    rest, test_positions = train_test_split(
-        positions, test_size=split.test_size, stratify=y, random_state=split.random_state
-    )
-    train_positions, val_positions = train_test_split(
-        rest,
-        test_size=split.val_size / (1.0 - split.test_size),
-        stratify=y[rest],
-        random_state=split.random_state,
-    )
-    parts = {"train": train_positions, "val": val_positions, "test": test_positions}
+    parts = {name: np.flatnonzero(codes == code) for name, code in SPLIT_CODES.items()}
     for name, part in parts.items():
         part_counts = np.bincount(y[part], minlength=2)
-        # Stratified rounding can still leave a split one row short near the threshold.
         if part_counts.min() < MIN_ROWS_PER_CLASS_PER_SPLIT:
+            keys = split_key_columns(df, schema, split)
+            distinct = int(np.unique(row_key_hashes(df, keys)).size)
+            hint = "add rows, or raise the smaller fraction"
+            if distinct < 0.5 * len(df):
+                hint = (
+                    f"only {distinct} distinct row keys among {len(df)} rows, and identical "
+                    "rows share a split: set split.key_columns to an ID column"
+                )
             raise DataValidationError(
                 source,
                 schema.target,
                 f"fewer rows than the split needs: the {name} split got {part_counts[0]} rows of "
-                f"{labels[0]!r} and {part_counts[1]} of {labels[1]!r}, but needs at least "
-                f"{MIN_ROWS_PER_CLASS_PER_SPLIT} of each",
+                f"{labels[0]!r} and {part_counts[1]} of {labels[1]!r} ({fractions}), but needs "
+                f"at least {MIN_ROWS_PER_CLASS_PER_SPLIT} of each; {hint}",
             )
     train, val, test = (df.iloc[parts[name]].reset_index(drop=True) for name in parts)
     return train, val, test

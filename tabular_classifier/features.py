@@ -20,39 +20,19 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from tabular_classifier.contract import SMALL_FRAME_CELLS, ParsedRows, category_text
 from tabular_classifier.data import FeatureSchema
 
 MISSING_CATEGORY = "__missing__"
 """Category that stands for a null categorical value, so that missingness itself is a feature."""
 
-SMALL_FRAME_CELLS = 100_000
-"""Up to this many cells (rows x columns), a frame is converted whole with one ``to_numpy`` call,
-which for the 1-row frames of online serving is several times cheaper than selecting columns.
-Above it, converting unused columns (possibly to an object array) would waste memory, so columns
-are selected first."""
-
-
-def _category_text(value: Any) -> str:
-    """Text of a non-null categorical value.
-
-    Integral floats lose their ``.0`` because a column of integer codes becomes float as soon as
-    it holds a null (pandas has no null for int64), while serving payloads carry the integers.
-    """
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return str(int(number)) if number.is_integer() else str(number)
-    if isinstance(value, np.integer):
-        return str(int(value))
-    return str(value)
-
 
 def _categorical_as_strings(values: Any) -> np.ndarray:
     """Map a 2-D block of categorical values to strings, keeping nulls as ``np.nan``.
 
-    Shared by the scikit-learn pipeline and :meth:`FittedPreprocessor.transform`, which is what
-    makes the two agree exactly.
+    Shared by the scikit-learn pipeline and :meth:`FittedPreprocessor.transform`, and the same
+    text as the row contract's (:func:`tabular_classifier.contract.category_text`), which is what
+    makes all three agree exactly.
 
     Args:
         values: DataFrame or array of shape (n, k), any dtypes.
@@ -65,7 +45,7 @@ def _categorical_as_strings(values: Any) -> np.ndarray:
     out = np.empty(array.shape, dtype=object)
     out[missing] = np.nan
     present = ~missing
-    out[present] = [_category_text(value) for value in array[present]]
+    out[present] = [category_text(value) for value in array[present]]
     return out
 
 
@@ -320,18 +300,39 @@ class FittedPreprocessor:
         else:
             numeric_block = df.iloc[:, numeric_positions].to_numpy()
             categorical_block = df.iloc[:, categorical_positions].to_numpy(dtype=object)
+        numeric = self._numeric_values(numeric_block) if self.numeric_columns else None
+        texts = _categorical_as_strings(categorical_block) if self.categorical_columns else None
+        return self._encode(n_rows, numeric, texts)
+
+    def transform_parsed(self, rows: ParsedRows) -> np.ndarray:
+        """Apply the exported parameters to rows parsed by the model's row contract.
+
+        The serving path: the contract has already converted every value (numbers to float64
+        with NaN for null, categories to canonical text with None for null), so this is pure
+        array work.
+
+        Args:
+            rows: Parsed by the contract of the bundle this preprocessor belongs to.
+
+        Returns:
+            float32 array of shape (rows.n_rows, :attr:`n_features_out`), identical to
+            :meth:`transform` of the same rows.
+        """
+        return self._encode(rows.n_rows, rows.numeric, rows.categorical)
+
+    def _encode(
+        self, n_rows: int, numeric: np.ndarray | None, texts: np.ndarray | None
+    ) -> np.ndarray:
         out = np.zeros((n_rows, self.n_features_out), dtype=np.float64)
-        if self.numeric_columns:
-            values = self._numeric_values(numeric_block)
-            values = np.where(np.isnan(values), self.medians, values)
+        if self.numeric_columns and numeric is not None:
+            values = np.where(np.isnan(numeric), self.medians, numeric)
             out[:, : len(self.numeric_columns)] = (values - self.means) / self.scales
-        if self.categorical_columns:
-            texts = _categorical_as_strings(categorical_block)
+        if self.categorical_columns and texts is not None:
             rows = np.arange(n_rows)
             for j, (lookup, offset) in enumerate(zip(self._lookups, self._offsets, strict=True)):
                 indexes = np.fromiter(
                     (
-                        lookup.get(MISSING_CATEGORY if isinstance(text, float) else text, -1)
+                        lookup.get(text if isinstance(text, str) else MISSING_CATEGORY, -1)
                         for text in texts[:, j]
                     ),
                     dtype=np.int64,

@@ -4,8 +4,12 @@ A bundle directory holds exactly :attr:`ModelBundle.FILES`:
 
 - ``model.safetensors``: the network's state dict;
 - ``preprocessor.json``: :meth:`FittedPreprocessor.to_dict`;
-- ``metadata.json``: format version, schema, architecture, model config, decision threshold,
-  metrics, free metadata, and SHA-256 checksums of the two other files.
+- ``metadata.json``: format version, schema, row contract, architecture, model config, decision
+  threshold, metrics, free metadata, and SHA-256 checksums of the two other files.
+
+Format 2 added the row contract (``tabular_classifier.contract``). Format-1 bundles still load:
+their contract is derived from the schema and the preprocessing (numbers as ``float``, the rest
+as ``categorical``, every column nullable), with the scorable bounds of their own weights.
 """
 
 import hashlib
@@ -28,13 +32,31 @@ import safetensors.torch
 import torch
 
 from tabular_classifier.config import ModelConfig, config_to_dict
+from tabular_classifier.contract import ErrorKind, FeatureSpec, ParsedRows, RowContract
 from tabular_classifier.data import FeatureSchema
 from tabular_classifier.errors import InputValidationError
-from tabular_classifier.features import SMALL_FRAME_CELLS, FittedPreprocessor
+from tabular_classifier.features import FittedPreprocessor
 from tabular_classifier.model import MLPClassifier
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Version of the bundle layout written by :meth:`ModelBundle.save`."""
+READABLE_FORMAT_VERSIONS = (1, 2)
+"""Versions :meth:`ModelBundle.load` reads."""
+
+
+def derive_contract(
+    schema: FeatureSchema, preprocessor: FittedPreprocessor, model: MLPClassifier
+) -> RowContract:
+    """The row contract of a bundle written before contracts were stored (format 1).
+
+    Numeric features become ``float`` and the others ``categorical``, all nullable; categories
+    and scorable bounds come from the preprocessor and the weights.
+    """
+    specs = [FeatureSpec(name, "float") for name in schema.numeric_features]
+    specs += [FeatureSpec(name, "categorical") for name in schema.categorical_features]
+    return RowContract(specs, [schema.target, *schema.dropped_columns]).with_model(
+        preprocessor.categories, preprocessor.means, preprocessor.scales, model.linear_layers()
+    )
 
 
 def _json_bytes(document: dict[str, Any], name: str) -> bytes:
@@ -76,10 +98,18 @@ class ModelBundle:
         schema: The feature schema and target labels.
         model_config: The configuration the network was trained with.
         decision_threshold: Probability at or above which :class:`Predictor` predicts the
-            positive label, in (0, 1).
+            positive label, in (0, 1): the config's number, or the value its rule chose on the
+            validation split (``threshold_rule``).
         metrics: Evaluation metrics (may be empty); non-finite values are stored as JSON null
             and read back as NaN.
         extra: Free JSON-safe metadata (data version, config hash, git commit...).
+        contract: The row contract every entry point parses inputs with; None derives it from
+            the schema and preprocessing (:func:`derive_contract`), without the logical types
+            that only the training data can tell (see ``tabular_classifier.training.fit_bundle``).
+        temperature: Every logit is divided by it before the sigmoid (temperature scaling,
+            fitted on the validation split; 1.0 = none), > 0.
+        threshold_rule: The ``ThresholdRule`` that chose ``decision_threshold``, as a dict, or
+            None for a fixed threshold.
     """
 
     FILES: ClassVar[tuple[str, str, str]] = (
@@ -95,6 +125,13 @@ class ModelBundle:
     decision_threshold: float
     metrics: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    contract: RowContract = None  # type: ignore[assignment]  # set in __post_init__
+    temperature: float = 1.0
+    threshold_rule: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.contract is None:
+            self.contract = derive_contract(self.schema, self.preprocessor, self.model)
 
     def _check(self) -> None:
         if self.model.input_dim != self.preprocessor.n_features_out:
@@ -104,8 +141,12 @@ class ModelBundle:
             )
         if self.preprocessor.input_columns != self.schema.feature_columns:
             raise ValueError("the preprocessor's input columns differ from the schema's features")
+        if self.contract.names != self.schema.feature_columns:
+            raise ValueError("the row contract's features differ from the schema's features")
         if not 0.0 < self.decision_threshold < 1.0:
             raise ValueError(f"decision_threshold must be in (0, 1), got {self.decision_threshold}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {self.temperature}")
         for key, value in self.metrics.items():
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise ValueError(f"metric '{key}' must be a number, got {value!r}")
@@ -142,9 +183,12 @@ class ModelBundle:
             {
                 "format_version": FORMAT_VERSION,
                 "schema": self.schema.to_dict(),
+                "contract": self.contract.to_dict(),
                 "architecture": self.model.architecture(),
                 "model_config": config_to_dict(self.model_config),
                 "decision_threshold": float(self.decision_threshold),
+                "threshold_rule": self.threshold_rule,
+                "temperature": float(self.temperature),
                 "metrics": {
                     key: float(value) if math.isfinite(value) else None
                     for key, value in self.metrics.items()
@@ -214,10 +258,10 @@ class ModelBundle:
         if not isinstance(metadata, dict):
             raise ValueError(f"{metadata_path}: expected a JSON object")
         version = metadata.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_FORMAT_VERSIONS:
             raise ValueError(
                 f"{metadata_path}: unknown format_version {version!r}; this code reads "
-                f"version {FORMAT_VERSION}"
+                f"versions {list(READABLE_FORMAT_VERSIONS)}"
             )
         checksums = metadata.get("checksums")
         if not isinstance(checksums, dict):
@@ -244,6 +288,9 @@ class ModelBundle:
             }
             extra = metadata["extra"]
             decision_threshold = float(metadata["decision_threshold"])
+            contract = RowContract.from_dict(metadata["contract"]) if version >= 2 else None
+            temperature = float(metadata.get("temperature", 1.0))
+            threshold_rule = metadata.get("threshold_rule")
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ValueError(f"{metadata_path}: {exc!r}") from exc
         weights_path = root / "model.safetensors"
@@ -260,6 +307,9 @@ class ModelBundle:
             decision_threshold=decision_threshold,
             metrics=metrics,
             extra=extra,
+            contract=contract,  # type: ignore[arg-type]  # None derives it
+            temperature=temperature,
+            threshold_rule=threshold_rule,
         )
         try:
             bundle._check()
@@ -340,123 +390,90 @@ class Predictor:
             cls._instances.clear()
 
     @property
-    def required_columns(self) -> list[str]:
-        """Columns a frame must hold: the numeric features, then the categorical ones."""
-        return self.bundle.schema.feature_columns
-
-    def validate_input(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Check a frame against the model's input contract.
-
-        Nulls are allowed anywhere (they are imputed); extra columns are allowed and ignored.
-
-        Args:
-            df: Frame with at least :attr:`required_columns`.
-
-        Returns:
-            ``df`` itself when it needs no conversion, otherwise a copy whose numeric columns
-            holding numeric strings are converted to float64.
-
-        Raises:
-            InputValidationError: If ``df`` is not a DataFrame, has no rows, repeats a column
-                name, lacks required columns (all are named), or holds a non-numeric or
-                infinite value in a numeric column (column, row label and value are named).
-        """
-        if not isinstance(df, pd.DataFrame):
-            raise InputValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
-        if len(df) == 0:
-            raise InputValidationError("the input has no rows")
-        if not df.columns.is_unique:
-            duplicated = str(df.columns[df.columns.duplicated()][0])
-            raise InputValidationError(
-                f"column '{duplicated}': duplicate column name", column=duplicated
-            )
-        missing = [column for column in self.required_columns if column not in df.columns]
-        if missing:
-            raise InputValidationError(
-                f"missing required columns: {', '.join(repr(c) for c in missing)}",
-                column=missing[0],
-            )
-        numeric = self.bundle.schema.numeric_features
-        if len(df) * df.shape[1] <= SMALL_FRAME_CELLS:
-            whole = df.to_numpy()
-            if whole.dtype.kind in "biuf":
-                # One homogeneous numeric block (the usual serving payload): check it at once.
-                positions = {column: index for index, column in enumerate(df.columns)}
-                block = whole[:, [positions[column] for column in numeric]]
-                _raise_on_infinite(df.index, block.astype(np.float64), numeric)
-                return df
-        converted: dict[str, pd.Series] = {}
-        for column in numeric:
-            series = df[column]
-            if pd.api.types.is_bool_dtype(series.dtype):
-                continue
-            if not pd.api.types.is_numeric_dtype(series.dtype):
-                parsed = pd.to_numeric(series.astype(object), errors="coerce")
-                bad = (series.notna() & parsed.isna()).to_numpy()
-                if bad.any():
-                    position = int(np.argmax(bad))
-                    row = series.index[position]
-                    raise InputValidationError(
-                        f"column '{column}': non-numeric value {series.iloc[position]!r} "
-                        f"at row {row}",
-                        column=column,
-                        row=row,
-                    )
-                series = converted[column] = parsed.astype(np.float64)
-            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-            _raise_on_infinite(df.index, values.reshape(-1, 1), [column])
-        if not converted:
-            return df
-        return df.assign(**converted)
+    def contract(self) -> RowContract:
+        """The row contract inputs are parsed with."""
+        return self.bundle.contract
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
         """Probability of the positive class for each row.
 
         Args:
-            df: Frame with at least :attr:`required_columns` (see :meth:`validate_input`).
+            df: The features (and optionally the contract's ignored columns), any column order.
 
         Returns:
             float64 array of shape (len(df),), values in [0, 1].
 
         Raises:
-            InputValidationError: As :meth:`validate_input`.
+            InputValidationError: If ``df`` breaks the row contract
+                (``RowContract.parse_frame``), naming the column and the row.
         """
-        features = self.bundle.preprocessor.transform(self.validate_input(df))
-        with torch.inference_mode():
-            logits = self.bundle.model(torch.from_numpy(features))
-            probabilities = torch.sigmoid(logits.double())
-        result: np.ndarray = probabilities.numpy()
-        return result
+        return self.score(self.contract.parse_frame(df))
 
-    def predict(self, df: pd.DataFrame) -> np.ndarray:
-        """Predicted label for each row, as the target's original values.
+    def logits(self, rows: ParsedRows) -> np.ndarray:
+        """The network's logits for rows the contract already parsed, before the temperature.
 
         Args:
-            df: Frame with at least :attr:`required_columns` (see :meth:`validate_input`).
+            rows: From this predictor's contract.
 
         Returns:
-            Array of shape (len(df),) holding the schema's positive label where the probability
-            is at or above the bundle's decision threshold and its negative label elsewhere;
-            object dtype for string labels, the labels' own dtype (int64, float64, bool)
-            otherwise.
+            float64 array of shape (rows.n_rows,).
+        """
+        features = self.bundle.preprocessor.transform_parsed(rows)
+        with torch.inference_mode():
+            logits = self.bundle.model(torch.from_numpy(features)).double()
+        result: np.ndarray = logits.numpy()
+        return result
+
+    def score(self, rows: ParsedRows) -> np.ndarray:
+        """Probability of the positive class for rows the contract already parsed.
+
+        ``sigmoid(logit / temperature)``, with the bundle's temperature (1.0 unless temperature
+        scaling was fitted).
+
+        Args:
+            rows: From this predictor's contract (``parse_rows``, ``parse_frame``).
+
+        Returns:
+            float64 array of shape (rows.n_rows,), values in [0, 1].
 
         Raises:
-            InputValidationError: As :meth:`validate_input`.
+            InputValidationError: ``unscorable``, if the network gives a non-finite output.
+                The contract's bounds make that impossible; this check keeps a NaN from ever
+                reaching a caller should they be wrong.
         """
-        positive = self.predict_proba(df) >= self.bundle.decision_threshold
+        logits = self.logits(rows) / self.bundle.temperature
+        result: np.ndarray = 0.5 * (1.0 + np.tanh(0.5 * logits))
+        finite = np.isfinite(result)
+        if not finite.all():
+            position = int(np.argmin(finite))
+            row = rows.index[position]
+            row = row.item() if isinstance(row, np.generic) else row
+            raise InputValidationError(
+                f"row {row}: the model's output is not finite; the row cannot be scored",
+                row=row,
+                kind=ErrorKind.UNSCORABLE,
+            )
+        return result
+
+    def labels(self, probabilities: np.ndarray) -> np.ndarray:
+        """Predicted labels for probabilities, at the bundle's decision threshold.
+
+        Args:
+            probabilities: float64 (n,), from :meth:`predict_proba` or :meth:`score`.
+
+        Returns:
+            Array of shape (n,) holding the schema's positive label where the probability is at
+            or above the decision threshold and its negative label elsewhere; object dtype for
+            string labels, the labels' own dtype (int64, float64, bool) otherwise.
+        """
+        positive = probabilities >= self.bundle.decision_threshold
         predictions: np.ndarray = self._labels[positive.astype(np.int64)]
         return predictions
 
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        """Predicted label for each row, as the target's original values (see :meth:`labels`).
 
-def _raise_on_infinite(index: pd.Index, block: np.ndarray, columns: list[str]) -> None:
-    infinite = np.isinf(block)
-    if infinite.any():
-        row_position, column_position = (int(i) for i in np.argwhere(infinite)[0])
-        column = columns[column_position]
-        row = index[row_position]
-        raise InputValidationError(
-            f"column '{column}': non-finite value {block[row_position, column_position]} "
-            f"at row {row}",
-            column=column,
-            row=row,
-        )
+        Raises:
+            InputValidationError: As :meth:`predict_proba`.
+        """
+        return self.labels(self.predict_proba(df))

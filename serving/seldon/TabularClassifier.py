@@ -11,20 +11,23 @@ Request (REST, Seldon protocol)::
 
 ``data.tensor`` (``{"shape": [n, k], "values": [...]}``) may replace ``data.ndarray``.
 
-- ``data.names`` must list every feature column of the model exactly once, in any order, and
-  nothing else.
-- Numeric columns take JSON numbers or ``null``; categorical columns take strings, numbers,
-  booleans or ``null``. ``null`` means "missing" and is imputed exactly as in training.
-  ``NaN`` and ``Infinity`` (not JSON numbers) are refused: send ``null`` instead.
+- The rows are checked by the model version's row contract (``tabular_classifier.contract``),
+  the same one as every other entry point: ``data.names`` lists every feature exactly once, in
+  any order (the training table's target and dropped columns are accepted and ignored; any
+  other column is refused); each value must fit its column's logical type; ``null`` means
+  "missing" and is imputed exactly as in training; ``NaN`` and ``Infinity`` (not JSON numbers)
+  are refused.
 - A batch holds 1 to ``MAX_BATCH_ROWS`` rows.
 
 Response: ``data.ndarray`` has shape (n, 2), ``[p(negative), p(positive)]`` for each row, and
 ``data.names`` holds the two target labels as strings in that order. ``meta.tags`` carries
-``model_version``, ``decision_threshold`` and ``positive_label``: the predicted label is the
-positive one where ``p(positive) >= decision_threshold``.
+``model_version``, ``decision_threshold``, ``positive_label`` and ``unknown_categories`` (per
+column, how many values were categories never seen in training, scored as no category): the
+predicted label is the positive one where ``p(positive) >= decision_threshold``.
 
-A request that breaks these rules gets HTTP 400 (413 for too many rows) with Seldon's error body
-(``status.info`` names the field, column and row), never a 500.
+A request that breaks these rules gets HTTP 400 (413 for too many rows) with Seldon's error body:
+``status.info`` names the column and the row, ``status.reason`` is the contract's error kind in
+capitals (``WRONG_TYPE``, ``MISSING_COLUMN``, ...). Never a 500.
 
 Environment:
     ``MODEL_BUNDLE_DIR``: the model bundle directory; defaults to the ``model_uri`` parameter
@@ -36,13 +39,10 @@ Environment:
 
 from __future__ import annotations
 
-import math
 import os
-from collections import Counter
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from seldon_core.flask_utils import SeldonMicroserviceException
 from seldon_core.user_model import SeldonNotImplementedError, SeldonResponse
 from seldon_core.utils import construct_response_json
@@ -75,13 +75,6 @@ def _positive_int_from_env(name: str, default: int) -> int:
     if value < 1:
         raise ValueError(f"environment variable {name} must be a positive integer, got {text!r}")
     return value
-
-
-def _describe(value: Any) -> str:
-    shown = repr(value)
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
-    return f"{shown} ({type(value).__name__})"
 
 
 def _rows_from_json(data: dict[str, Any]) -> list[Any]:
@@ -180,8 +173,8 @@ class TabularClassifier:
             ``{"status": "ready", "model_version": ..., "n_features": ...}``.
         """
         predictor = self._get_predictor()
-        columns = predictor.required_columns
-        predictor.predict_proba(pd.DataFrame([[None] * len(columns)], columns=columns))
+        columns = predictor.contract.names
+        predictor.score(predictor.contract.parse_rows(columns, [[None] * len(columns)]))
         return {"status": "ready", "model_version": self._model_version, "n_features": len(columns)}
 
     def predict_raw(self, request: Any) -> Any:
@@ -212,10 +205,16 @@ class TabularClassifier:
         meta = request.get("meta")
         if meta is not None and not isinstance(meta, dict):
             raise _bad_request("'meta' must be an object")
-        response = self._score(self._validated_frame(data.get("names"), _rows_from_json(data)))
+        response = self._score(data.get("names"), _rows_from_json(data))
         # The same metrics and tags as Seldon's standard path would add.
         return construct_response_json(
-            self, False, request, response.data, meta, self.metrics() + response.metrics
+            self,
+            False,
+            request,
+            response.data,
+            meta,
+            self.metrics() + response.metrics,
+            response.tags,
         )
 
     def predict(
@@ -225,7 +224,7 @@ class TabularClassifier:
 
         Args:
             X: Shape (n_rows, n_features); a numeric array, or an object array to mix numbers,
-                strings and ``None``. Strings are refused in numeric columns.
+                strings, booleans and ``None`` (checked by the row contract).
             features_names: The column name of each column of ``X``.
             meta: Seldon's request metadata (unused).
 
@@ -244,29 +243,15 @@ class TabularClassifier:
             rows = X.tolist()
         else:
             raise _bad_request(f"expected a 2-D batch (rows x columns), got shape {X.shape}")
-        return self._score(self._validated_frame(features_names, rows))
+        return self._score(features_names, rows)
 
-    def _validated_frame(self, names: Any, rows: list[Any]) -> pd.DataFrame:
+    def _score(self, names: Any, rows: list[Any]) -> SeldonResponse:
         predictor = self._get_predictor()
-        schema = predictor.bundle.schema
-        expected = predictor.required_columns
+        contract = predictor.contract
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
             raise _bad_request(
-                f"'data.names' must list the feature columns: {expected} (in any order)"
+                f"'data.names' must list the feature columns: {contract.names} (in any order)"
             )
-        duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
-        if duplicated:
-            raise _bad_request(f"'data.names': duplicated columns {duplicated}")
-        missing = [column for column in expected if column not in names]
-        if missing:
-            raise _bad_request(f"'data.names': missing columns {missing}")
-        extra = [name for name in names if name not in expected]
-        if extra:
-            raise _bad_request(
-                f"'data.names': unexpected columns {extra}; the model takes exactly {expected}"
-            )
-        if len(rows) == 0:
-            raise _bad_request("empty batch: 'data.ndarray' holds no rows")
         if len(rows) > self._max_rows:
             raise SeldonMicroserviceException(
                 f"batch of {len(rows)} rows exceeds MAX_BATCH_ROWS={self._max_rows}; "
@@ -274,33 +259,19 @@ class TabularClassifier:
                 status_code=_PAYLOAD_TOO_LARGE,
                 reason="PAYLOAD_TOO_LARGE",
             )
-        for index, row in enumerate(rows):
-            if not isinstance(row, list) or len(row) != len(names):
-                raise _bad_request(
-                    f"'data.ndarray' row {index} must be a list of {len(names)} values, one per "
-                    "name in 'data.names'"
-                )
-        columns = dict(zip(names, zip(*rows, strict=True), strict=True))
-        numeric = set(schema.numeric_features)
-        frame = {
-            column: _numeric_column(column, columns[column])
-            if column in numeric
-            else _categorical_column(column, columns[column])
-            for column in expected
-        }
-        return pd.DataFrame(frame, columns=expected)
-
-    def _score(self, frame: pd.DataFrame) -> SeldonResponse:
-        predictor = self._get_predictor()
         try:
-            proba = predictor.predict_proba(frame)
+            parsed = contract.parse_rows(names, rows)
+            proba = predictor.score(parsed)
         except InputValidationError as exc:
-            raise _bad_request(str(exc)) from exc
+            raise SeldonMicroserviceException(
+                str(exc), status_code=_BAD_REQUEST, reason=exc.kind.upper()
+            ) from exc
         positives = int(np.count_nonzero(proba >= predictor.bundle.decision_threshold))
         # Seldon adds its own "model_version" label (the image tag), which would hide ours.
         version = {"served_model_version": self._model_version}
         return SeldonResponse(
             data=np.column_stack([1.0 - proba, proba]),
+            tags={"unknown_categories": parsed.unknown_categories()},
             metrics=[
                 {
                     "type": "COUNTER",
@@ -316,39 +287,3 @@ class TabularClassifier:
                 },
             ],
         )
-
-
-def _numeric_column(column: str, values: tuple[Any, ...]) -> np.ndarray:
-    numbers = np.empty(len(values), dtype=np.float64)
-    for row, value in enumerate(values):
-        if value is None:
-            numbers[row] = math.nan
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _bad_request(
-                f"column '{column}': expected a number or null at row {row}, got {_describe(value)}"
-            )
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
-        if not math.isfinite(number):
-            raise _bad_request(
-                f"column '{column}': {value} at row {row} is not a finite number; send null for "
-                "a missing value"
-            )
-        numbers[row] = number
-    return numbers
-
-
-def _categorical_column(column: str, values: tuple[Any, ...]) -> np.ndarray:
-    for row, value in enumerate(values):
-        if value is None or isinstance(value, str | bool | int):
-            continue
-        if isinstance(value, float) and math.isfinite(value):
-            continue
-        raise _bad_request(
-            f"column '{column}': expected a string, number, boolean or null at row {row}, got "
-            f"{_describe(value)}"
-        )
-    return np.array(values, dtype=object)

@@ -11,6 +11,7 @@ from zenml.logger import get_logger
 
 from release.blue_green import resolve_model_version
 from serving.prediction_log import utc_now
+from tabular_classifier.batch import score_batch_frame
 from tabular_classifier.predictor import ModelBundle, Predictor
 
 logger = get_logger(__name__)
@@ -18,61 +19,54 @@ logger = get_logger(__name__)
 
 @step(enable_cache=False)
 def score_batch(
-    inference_batch: pd.DataFrame, model_name: str, version: str | None = None
+    inference_batch: pd.DataFrame,
+    model_name: str,
+    model_version: str,
+    passthrough_columns: list[str] | None = None,
 ) -> Annotated[pd.DataFrame, "predictions"]:
-    """Score every row with the production (or the given) model version.
-
-    The whole batch is validated before anything is scored, so a bad batch fails with an
-    error naming the column and nothing is written.
+    """Score every row with the model version that ``load_batch`` resolved.
 
     Args:
-        inference_batch: The rows, with at least the model's feature columns (others are
-            kept in the output but not used).
+        inference_batch: From ``load_batch`` (already checked against the row contract).
         model_name: The ZenML model name.
-        version: A model version number; default: the production version.
+        model_version: The model version number.
+        passthrough_columns: Columns carried to the output but not scored.
 
     Returns:
-        The input rows plus ``prediction_id``, ``request_id``, ``timestamp``, ``source``
-        (``batch``), ``model_name``, ``model_version``, ``probability`` (float64), ``label``
-        and ``latency_ms`` (NaN), shape (n_rows, n_columns + 9).
+        The input rows plus ``probability`` (float64), ``label`` (str), ``unknown_categories``
+        (int64), ``prediction_id``, ``request_id`` (the run id), ``timestamp``, ``source``
+        (``batch``), ``model_name``, ``model_version`` and ``latency_ms`` (NaN).
 
     Raises:
-        InputValidationError: A missing feature column or a non-numeric value in a numeric
-            column (naming it).
-        DeploymentError: If there is no such (or no production) model version.
+        InputValidationError: If the batch breaks the row contract (not after ``load_batch``).
     """
-    target = resolve_model_version(model_name, version)
+    target = resolve_model_version(model_name, model_version)
     bundle: ModelBundle = target.get_artifact("classifier").load()
     predictor = Predictor(bundle)
-    features = predictor.validate_input(inference_batch)
-    probability = predictor.predict_proba(features)
-    schema = bundle.schema
-    out = inference_batch.copy()
+    out = score_batch_frame(predictor, inference_batch, passthrough_columns or [])
     out["prediction_id"] = [uuid.uuid4().hex for _ in range(len(out))]
     out["request_id"] = str(get_step_context().pipeline_run.id)
     out["timestamp"] = utc_now()
     out["source"] = "batch"
     out["model_name"] = model_name
     out["model_version"] = str(target.number)
-    out["probability"] = probability
-    out["label"] = [
-        str(schema.positive_label if p >= bundle.decision_threshold else schema.negative_label)
-        for p in probability
-    ]
     out["latency_ms"] = float("nan")
-    positive_share = float((probability >= bundle.decision_threshold).mean())
+    positive_share = float((out["probability"] >= bundle.decision_threshold).mean())
+    unknown = int((out["unknown_categories"] > 0).sum())
     log_metadata(
         metadata={
             "model_version": str(target.number),
             "n_rows": len(out),
             "positive_share": positive_share,
+            "rows_with_unknown_categories": unknown,
         }
     )
     logger.info(
-        "Scored %d rows with %s version %s (%.1f%% positive)",
+        "Scored %d rows with %s version %s (%.1f%% positive, %d rows with unknown categories)",
         len(out),
         model_name,
         target.number,
         100 * positive_share,
+        unknown,
     )
     return out

@@ -1,15 +1,14 @@
 """Fixtures for the Seldon serving tests: the serving venv, a trained bundle, a live wrapper.
 
 Every fixture name starts with ``seldon_`` so that it cannot clash with the other test folders.
-The serving environment is built once per session from ``serving/seldon/requirements.txt``
-with ``uv`` (about 30 s with a warm uv cache), because seldon-core cannot share the project's
-environment.
+The serving environment (``seldon_python``, in ``tests/conftest.py``) is built once per session
+from ``serving/seldon/requirements.txt`` with ``uv`` (about 30 s with a warm uv cache), because
+seldon-core cannot share the project's environment.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,10 +19,9 @@ from pathlib import Path
 import pytest
 
 from tabular_classifier.config import DataConfig, ModelConfig, SplitConfig
-from tabular_classifier.data import encode_target, split_data, validate_and_infer_schema
-from tabular_classifier.features import FittedPreprocessor
-from tabular_classifier.predictor import ModelBundle, Predictor
-from tabular_classifier.training import train_classifier
+from tabular_classifier.data import split_data, validate_and_infer_schema
+from tabular_classifier.predictor import Predictor
+from tabular_classifier.training import fit_bundle
 from tests.seldon.live_server import (
     MAX_BATCH_ROWS,
     MODEL_VERSION,
@@ -38,42 +36,12 @@ STARTUP_TIMEOUT_S = 180
 
 
 @pytest.fixture(scope="session")
-def seldon_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Python of a venv built from ``serving/seldon/requirements.txt`` (Python 3.11)."""
-    uv = shutil.which("uv")
-    if uv is None:
-        pytest.skip("uv is not installed: it builds the Seldon serving environment")
-    venv = tmp_path_factory.mktemp("seldon_venv") / "venv"
-    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
-    commands = [
-        [uv, "venv", "--quiet", "--python", "3.11", str(venv)],
-        [
-            uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin" / "python"),
-            "--require-hashes",
-            "-r",
-            str(SERVING_DIR / "requirements.txt"),
-        ],
-    ]
-    for command in commands:
-        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
-        if result.returncode != 0:
-            pytest.fail(f"{' '.join(command)} failed:\n{result.stderr[-4000:]}")
-    return venv / "bin" / "python"
-
-
-@pytest.fixture(scope="session")
 def seldon_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small churn model, trained in this process and saved as a bundle."""
     table = churn_table(300)
     data_cfg = DataConfig(path="churn.csv", target="churn", positive_label="yes")
     schema = validate_and_infer_schema(table, data_cfg, "churn.csv")
     train, val, _ = split_data(table, schema, SplitConfig(), "churn.csv")
-    preprocessor = FittedPreprocessor.fit(train, schema)
     cfg = ModelConfig(
         name="seldon-test",
         hidden_sizes=[8],
@@ -83,21 +51,7 @@ def seldon_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         epochs=10,
         early_stopping_patience=0,
     )
-    result = train_classifier(
-        cfg,
-        preprocessor.transform(train),
-        encode_target(train["churn"], schema),
-        preprocessor.transform(val),
-        encode_target(val["churn"], schema),
-    )
-    bundle = ModelBundle(
-        model=result.model,
-        preprocessor=preprocessor,
-        schema=schema,
-        model_config=cfg,
-        decision_threshold=0.5,
-        metrics={"val_loss": result.history[-1].val_loss},
-    )
+    bundle, _ = fit_bundle(cfg, schema, train, val)
     directory = tmp_path_factory.mktemp("seldon_bundle") / "bundle"
     bundle.save(directory)
     return directory

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tabular_classifier.contract import SMALL_FRAME_CELLS
 from tabular_classifier.data import FeatureSchema
 from tabular_classifier.features import (
     MISSING_CATEGORY,
-    SMALL_FRAME_CELLS,
     FittedPreprocessor,
     build_preprocessor,
 )

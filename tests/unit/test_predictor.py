@@ -16,11 +16,10 @@ import pytest
 import torch
 
 from tabular_classifier.config import DataConfig, ModelConfig, SplitConfig
-from tabular_classifier.data import encode_target, split_data, validate_and_infer_schema
+from tabular_classifier.data import split_data, validate_and_infer_schema
 from tabular_classifier.errors import InputValidationError
-from tabular_classifier.features import FittedPreprocessor
-from tabular_classifier.predictor import ModelBundle, Predictor
-from tabular_classifier.training import train_classifier
+from tabular_classifier.predictor import FORMAT_VERSION, ModelBundle, Predictor
+from tabular_classifier.training import fit_bundle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +44,6 @@ def bundle() -> ModelBundle:
     data_cfg = DataConfig(path="churn.csv", target="churn", positive_label="yes")
     schema = validate_and_infer_schema(table, data_cfg, "churn.csv")
     train, val, _ = split_data(table, schema, SplitConfig(), "churn.csv")
-    preprocessor = FittedPreprocessor.fit(train, schema)
     cfg = ModelConfig(
         name="unit",
         hidden_sizes=[8],
@@ -55,22 +53,10 @@ def bundle() -> ModelBundle:
         epochs=15,
         early_stopping_patience=0,
     )
-    result = train_classifier(
-        cfg,
-        preprocessor.transform(train),
-        encode_target(train["churn"], schema),
-        preprocessor.transform(val),
-        encode_target(val["churn"], schema),
+    bundle, _ = fit_bundle(
+        cfg, schema, train, val, extra={"data_version": {"md5": "0" * 32}, "note": "unit"}
     )
-    return ModelBundle(
-        model=result.model,
-        preprocessor=preprocessor,
-        schema=schema,
-        model_config=cfg,
-        decision_threshold=0.5,
-        metrics={"val_loss": result.history[-1].val_loss},
-        extra={"data_version": {"md5": "0" * 32}, "note": "unit"},
-    )
+    return bundle
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +76,8 @@ def test_save_writes_exactly_the_bundle_files(bundle: ModelBundle, tmp_path: Pat
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == sorted(ModelBundle.FILES)
     assert [p.name for p in tmp_path.iterdir()] == ["model"], "temporary directories left behind"
     metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
-    assert metadata["format_version"] == 1
+    assert metadata["format_version"] == FORMAT_VERSION == 2
+    assert metadata["contract"] == bundle.contract.to_dict()
     assert metadata["schema"]["positive_label"] == "yes"
     assert metadata["architecture"]["input_dim"] == bundle.preprocessor.n_features_out
     assert set(metadata["checksums"]) == {"model.safetensors", "preprocessor.json"}
@@ -215,8 +202,8 @@ def _edit_metadata(directory: Path, **changes: Any) -> None:
 
 def test_unknown_format_version(bundle: ModelBundle, tmp_path: Path) -> None:
     bundle.save(tmp_path / "model")
-    _edit_metadata(tmp_path / "model", format_version=2)
-    with pytest.raises(ValueError, match=r"metadata\.json: unknown format_version 2"):
+    _edit_metadata(tmp_path / "model", format_version=3)
+    with pytest.raises(ValueError, match=r"metadata\.json: unknown format_version 3"):
         ModelBundle.load(tmp_path / "model")
 
 
@@ -308,57 +295,34 @@ def test_numeric_labels_keep_their_dtype(core_breast_cancer_model: Any) -> None:
     assert labels.dtype == np.int64
 
 
-def test_required_columns_and_extra_columns(bundle: ModelBundle) -> None:
+def test_predictions_go_through_the_row_contract(bundle: ModelBundle) -> None:
+    """The rules themselves are tested in test_row_contract.py; here, that they apply."""
     predictor = Predictor(bundle)
-    assert predictor.required_columns == ["tenure", "charges", "contract"]
+    assert predictor.contract.names == ["tenure", "charges", "contract"]
     frame = _table(10)
-    with_extra = frame.assign(customer_id=range(10), notes="x")
     np.testing.assert_array_equal(
-        predictor.predict_proba(with_extra), predictor.predict_proba(frame)
+        predictor.predict_proba(frame[["contract", "charges", "tenure"]]),
+        predictor.predict_proba(frame),
     )
-
-
-def _invalid(predictor: Predictor, frame: Any, column: str | None, message: str) -> None:
-    with pytest.raises(InputValidationError, match=message) as info:
-        predictor.predict_proba(frame)
-    assert info.value.column == column
-
-
-def test_input_validation_errors(bundle: ModelBundle) -> None:
-    predictor = Predictor(bundle)
-    frame = _table(5)
-    _invalid(predictor, frame.iloc[:0], None, "the input has no rows")
-    _invalid(predictor, frame.to_dict("records"), None, "expected a pandas DataFrame")
-    _invalid(
-        predictor,
-        frame.drop(columns=["tenure", "contract"]),
-        "tenure",
-        "missing required columns: 'tenure', 'contract'",
-    )
-    text = frame.astype({"charges": object})
-    text.loc[3, "charges"] = "seventy"
-    _invalid(predictor, text, "charges", "column 'charges': non-numeric value 'seventy' at row 3")
-    infinite = frame.copy()
-    infinite.loc[2, "tenure"] = np.inf
-    _invalid(predictor, infinite, "tenure", "column 'tenure': non-finite value inf at row 2")
-    duplicated = pd.concat([frame, frame[["charges"]]], axis=1)
-    _invalid(predictor, duplicated, "charges", "duplicate column name")
-
-
-def test_numeric_only_fast_path_checks_infinities(core_breast_cancer_model: Any) -> None:
-    predictor = Predictor(core_breast_cancer_model.bundle)
-    row = core_breast_cancer_model.test[predictor.required_columns].head(1).copy()
-    row.iloc[0, 3] = -np.inf
-    column = predictor.required_columns[3]
-    _invalid(predictor, row, column, f"column '{column}': non-finite value -inf at row 0")
-
-
-def test_numeric_strings_and_nulls_are_accepted(bundle: ModelBundle) -> None:
-    predictor = Predictor(bundle)
-    frame = _table(6)
+    with pytest.raises(InputValidationError) as err:
+        predictor.predict_proba(frame.assign(customer_id=range(10)))
+    assert (err.value.kind, err.value.column) == ("unknown_column", "customer_id")
     as_text = frame.astype({"tenure": object})
     as_text["tenure"] = [str(v) for v in frame["tenure"]]
-    np.testing.assert_array_equal(predictor.predict_proba(as_text), predictor.predict_proba(frame))
+    with pytest.raises(InputValidationError) as err:
+        predictor.predict_proba(as_text)
+    assert (err.value.kind, err.value.column, err.value.row) == ("wrong_type", "tenure", 0)
     with_nulls = frame.astype({"contract": object})
     with_nulls.loc[0, ["tenure", "charges", "contract"]] = [np.nan, None, None]
     assert np.isfinite(predictor.predict_proba(with_nulls)).all()
+
+
+def test_a_non_finite_output_is_refused_not_returned(bundle: ModelBundle) -> None:
+    broken = ModelBundle(**{**bundle.__dict__})
+    broken.model = type(bundle.model).from_architecture(bundle.model.architecture())
+    broken.model.load_state_dict(bundle.model.state_dict())
+    with torch.no_grad():
+        broken.model.layers[0].bias.fill_(float("nan"))
+    with pytest.raises(InputValidationError) as err:
+        Predictor(broken).predict_proba(_table(3))
+    assert (err.value.kind, err.value.row) == ("unscorable", 0)

@@ -1,0 +1,82 @@
+"""Whole columns of a DataFrame checked at once, agreeing with ``check_value`` value by value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tabular_classifier.contract.spec import FeatureSpec
+from tabular_classifier.contract.values import category_text, check_value
+
+SMALL_FRAME_CELLS = 100_000
+"""Up to this many cells (rows x columns), :meth:`RowContract.parse_frame` converts the frame
+with one ``DataFrame.to_numpy`` call, several times cheaper than selecting columns for the
+1-row frames of online serving. Above it, columns are converted one by one, so that a wide
+frame never becomes one huge object array."""
+
+
+def column_array(series: pd.Series) -> np.ndarray:
+    """One column as a numpy array that :meth:`RowContract._convert_frame` can check fast."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return series.astype(object).to_numpy()
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            return series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return series.to_numpy(dtype=object, na_value=None)
+    return series.to_numpy()
+
+
+def texts_of(spec: FeatureSpec, values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Canonical text (None for null) of a boolean or categorical column, and the bad mask."""
+    out = np.empty(len(values), dtype=object)
+    kind = values.dtype.kind
+    if kind == "b" or (kind in "iuf" and spec.type == "categorical" and kind != "f"):
+        # bool and integer arrays hold no nulls; each distinct value is converted once.
+        uniques, inverse = np.unique(values, return_inverse=True)
+        checked = [check_value(spec, value, nan_is_null=True) for value in uniques]
+        if any(problem is not None for _, problem in checked):
+            bad = np.array([problem is not None for _, problem in checked])[inverse]
+            texts = np.array([None if p else category_text(v) for v, p in checked], dtype=object)
+            return texts[inverse], bad
+        out[:] = np.array([category_text(value) for value, _ in checked], dtype=object)[inverse]
+        return out, None
+    bad = np.zeros(len(values), dtype=bool)
+    for row, value in enumerate(values):
+        canonical, problem = check_value(spec, value, nan_is_null=True)
+        if problem is not None:
+            bad[row] = True
+        elif canonical is not None:
+            out[row] = canonical if spec.type == "categorical" else category_text(canonical)
+    return out, (bad if bad.any() else None)
+
+
+def numbers_of(
+    spec: FeatureSpec, values: np.ndarray, lower: float, upper: float
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """float64 values of a numeric feature's column (NaN = null) and the mask of bad rows.
+
+    Args:
+        spec: The feature.
+        values: The column.
+        lower: Smallest accepted value (the spec's bound, or the most negative finite double).
+        upper: Largest accepted value.
+    """
+    kind = values.dtype.kind
+    if kind in "iuf":
+        numbers = values.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = (numbers < lower) | (numbers > upper)
+            if spec.type == "integer" and kind == "f":
+                bad |= np.isfinite(numbers) & (numbers != np.floor(numbers))
+        return numbers, (bad if bad.any() else None)
+    numbers = np.empty(len(values), dtype=np.float64)
+    bad = np.zeros(len(values), dtype=bool)
+    for row, value in enumerate(values):
+        canonical, problem = check_value(spec, value, nan_is_null=True)
+        if problem is not None:
+            bad[row] = True
+            numbers[row] = np.nan
+        else:
+            numbers[row] = np.nan if canonical is None else float(canonical)
+    return numbers, (bad if bad.any() else None)
