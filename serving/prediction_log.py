@@ -19,7 +19,7 @@ import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -60,7 +60,24 @@ def utc_now() -> str:
 
 
 class JsonlPredictionWriter:
-    """Thread-safe appender of JSON lines, one file per UTC day."""
+    """Thread-safe appender of JSON lines, one file per UTC day, readable by the owner only.
+
+    Durability policy (issue 11):
+
+    * Each :meth:`write` is one ``os.write`` of complete lines to a file opened with
+      ``O_APPEND``, so a crash of the gateway process never leaves half a record behind: what
+      ``write`` returned from is in the kernel and survives the process.
+    * Nothing is fsync'ed per request (that would cost a disk flush per prediction): a crash of
+      the machine (power loss, kernel panic) can lose the last seconds of lines and can tear the
+      last line. Monitoring's reader skips a torn line and reports its file and line number
+      (``tabular_classifier.monitoring.log_files``).
+    * A writer that opens a file not ending in a newline (a torn last line) starts on a fresh
+      line, so the torn line never swallows the next record.
+    * The files hold every served input row: they are created, and kept, with mode 0600, like
+      ``route.json`` and the batch Parquet files.
+    """
+
+    MODE = 0o600
 
     def __init__(self, directory: Path) -> None:
         """Write under ``directory`` (created if missing)."""
@@ -68,29 +85,55 @@ class JsonlPredictionWriter:
         self._directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._day = ""
-        self._handle: IO[str] | None = None
+        self._fd: int | None = None
+        self._fresh_line = False
+
+    def _open(self, day: str) -> None:
+        path = self._directory / f"serving-{day}.jsonl"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, self.MODE)
+        os.fchmod(fd, self.MODE)  # an older file may have been created 0644
+        size = os.fstat(fd).st_size
+        torn = False
+        if size:
+            with path.open("rb") as handle:
+                handle.seek(size - 1)
+                torn = handle.read(1) != b"\n"
+        self._fd, self._day, self._fresh_line = fd, day, torn
 
     def write(self, records: list[dict[str, Any]]) -> None:
-        """Append records (already JSON-safe) and flush, so readers see whole lines."""
-        lines = b"".join(orjson.dumps(r, default=str) + b"\n" for r in records).decode()
+        """Append records (already JSON-safe) as complete lines, in one ``os.write``.
+
+        Args:
+            records: One dict per prediction row.
+
+        Raises:
+            OSError: If the file cannot be opened or written (disk full, permissions).
+        """
+        data = b"".join(orjson.dumps(r, default=str) + b"\n" for r in records)
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         with self._lock:
-            if day != self._day or self._handle is None:
-                if self._handle is not None:
-                    self._handle.close()
-                self._handle = open(  # noqa: SIM115 - kept open across requests
-                    self._directory / f"serving-{day}.jsonl", "a", encoding="utf-8"
-                )
-                self._day = day
-            self._handle.write(lines)
-            self._handle.flush()
+            if day != self._day or self._fd is None:
+                self.close_unlocked()
+                self._open(day)
+            assert self._fd is not None
+            if self._fresh_line:
+                data = b"\n" + data
+            view = memoryview(data)
+            written = os.write(self._fd, view)
+            while written < len(view):  # a short write (rare on regular files): finish it
+                written += os.write(self._fd, view[written:])
+            self._fresh_line = False
+
+    def close_unlocked(self) -> None:
+        """Close the current file; the caller holds the lock (or no other thread writes)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def close(self) -> None:
         """Close the current file."""
         with self._lock:
-            if self._handle is not None:
-                self._handle.close()
-                self._handle = None
+            self.close_unlocked()
 
 
 def write_batch(frame: pd.DataFrame, run_id: str, directory: Path | None = None) -> Path:
@@ -117,34 +160,3 @@ def write_batch(frame: pd.DataFrame, run_id: str, directory: Path | None = None)
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
-
-
-def read_prediction_log(
-    directory: Path | None = None, since: str | None = None, last_n: int | None = None
-) -> pd.DataFrame:
-    """Read the whole log (serving JSON lines and batch Parquet files) as one frame.
-
-    Args:
-        directory: Default :func:`prediction_log_dir`.
-        since: Keep rows with ``timestamp >= since`` (ISO 8601, UTC).
-        last_n: Keep only the newest ``last_n`` rows.
-
-    Returns:
-        The rows, sorted by timestamp; empty (no columns) when the log is empty.
-    """
-    directory = directory or prediction_log_dir()
-    frames = [pd.read_parquet(p) for p in sorted(directory.glob("batch-*.parquet"))]
-    frames += [
-        pd.read_json(p, lines=True, dtype=False)
-        for p in sorted(directory.glob("serving-*.jsonl"))
-        if p.stat().st_size > 0
-    ]
-    if not frames:
-        return pd.DataFrame()
-    log = pd.concat(frames, ignore_index=True)
-    log = log.sort_values("timestamp", kind="stable").reset_index(drop=True)
-    if since is not None:
-        log = log[log["timestamp"] >= since]
-    if last_n is not None:
-        log = log.tail(last_n)
-    return log.reset_index(drop=True)

@@ -16,6 +16,12 @@ created, and the stack is created or pointed at exactly the listed components. E
 validated *before* anything is registered, so a bad file leaves the ZenML store untouched.
 Custom flavors are registered (or brought up to date with their code) before the components.
 
+A relative local path in a setting named ``path`` or ending in ``_path``, ``_dir`` or
+``_directory`` (``data/artifacts``, ``~/alerts.jsonl``) is resolved against the ZenML repository
+that holds the stack file and registered as an absolute path; a stack file outside any ZenML
+repository must give absolute paths. ZenML itself would register it as written and resolve it
+against whatever directory a step runs in.
+
 Values of the form ``${ENV_VAR}`` are expanded from the environment (an unset variable is an
 error); ``${ENV_VAR:-default}`` falls back to ``default`` when the variable is unset or empty, as
 in a shell, and ``python -m stacks`` names the variables that fell back. Secrets never go in the
@@ -33,12 +39,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 if TYPE_CHECKING:
     from zenml.stack.flavor import Flavor
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_PATH_SETTING = re.compile(r"^(path|.+_path|.+_dir|.+_directory)$")
 
 
 class StackSpecError(ValueError):
@@ -63,6 +70,12 @@ class StackSpec(BaseModel):
     name: str = Field(min_length=1)
     flavors: list[str] = Field(default_factory=list)
     components: dict[str, ComponentSpec]
+    _resolved_paths: list[tuple[str, str, str]] = PrivateAttr(default_factory=list)
+
+    @property
+    def resolved_paths(self) -> list[tuple[str, str, str]]:
+        """``(file key, value as written, absolute path)`` for each relative path resolved."""
+        return self._resolved_paths
 
 
 def _expand_env(value: Any, source: str, key: str) -> Any:
@@ -158,7 +171,59 @@ def load_stack_spec(path: str | Path) -> StackSpec:
         comp.configuration = _expand_env(
             comp.configuration, source, f"components.{ctype}.configuration"
         )
+    _resolve_local_paths(spec, source, Path(path))
     return spec
+
+
+def stack_file_repository(path: str | Path) -> Path | None:
+    """The ZenML repository (the folder holding ``.zen``) that contains a stack file.
+
+    Args:
+        path: The stack file.
+
+    Returns:
+        The repository root, or None if no folder above the file is a ZenML repository.
+    """
+    from zenml.client import Client
+
+    folder = Path(path).resolve().parent
+    for candidate in (folder, *folder.parents):
+        if Client.is_repository_directory(candidate):
+            return candidate
+    return None
+
+
+def _resolve_local_paths(spec: StackSpec, source: str, stack_file: Path) -> None:
+    """Make each relative local path setting absolute, against the stack file's repository.
+
+    Raises:
+        StackSpecError: If a setting holds a relative path and the stack file is in no ZenML
+            repository.
+    """
+    repository: Path | None = None
+    for ctype, comp in spec.components.items():
+        for name, value in comp.configuration.items():
+            if not (isinstance(value, str) and value and _PATH_SETTING.match(name)):
+                continue
+            if "://" in value or value.startswith("{{"):
+                continue
+            key = f"components.{ctype}.configuration.{name}"
+            expanded = Path(value).expanduser()
+            if expanded.is_absolute():
+                if str(expanded) != value:
+                    comp.configuration[name] = str(expanded)
+                    spec.resolved_paths.append((key, value, str(expanded)))
+                continue
+            repository = repository or stack_file_repository(stack_file)
+            if repository is None:
+                raise StackSpecError(
+                    f"{source}: key '{key}': relative path '{value}', and the stack file is in "
+                    "no ZenML repository to resolve it against; write an absolute path (or "
+                    "keep the stack file in the repository: `zenml init` marks one)"
+                )
+            absolute = str((repository / expanded).resolve())
+            comp.configuration[name] = absolute
+            spec.resolved_paths.append((key, value, absolute))
 
 
 def load_custom_flavors(spec: StackSpec, source: str) -> list[Flavor]:
@@ -580,6 +645,7 @@ def main(argv: list[str] | None = None) -> int:
             validate_against_zenml(spec, args.file)
             print(f"{args.file}: stack '{spec.name}' is valid")
             _note_defaults(args.file)
+            _note_resolved_paths(args.file)
             _note_secrets(spec, args.file)
             return 0
         defaulted = defaulted_variables(args.file)
@@ -593,8 +659,65 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _note_defaults(args.file)
-    print(f"stack '{name}' registered" + ("" if args.no_activate else " and active"))
+    _note_resolved_paths(args.file)
+    if args.no_activate:
+        print(f"stack '{name}' registered (not activated)")
+        return 0
+    scope, repository = activation_scope()
+    print(f"stack '{name}' registered and active in {scope}")
+    _warn_about_scope(args.file, name, repository)
     return 0
+
+
+def activation_scope() -> tuple[str, Path | None]:
+    """Where ZenML keeps the active stack that ``apply`` sets, from the current directory.
+
+    ZenML keeps one active stack per repository (``.zen/config.yaml``) and one in its global
+    configuration, used outside any repository; ``zenml stack set`` and ``apply`` change the
+    one of the repository they are run in.
+
+    Returns:
+        A description of the scope, and the repository root (None for the global scope).
+    """
+    from zenml.client import Client
+    from zenml.config.global_config import GlobalConfiguration
+
+    root = Client().root
+    if root is not None:
+        return f"the ZenML repository {root} (commands run inside it use it)", root
+    return (
+        f"the global ZenML configuration ({GlobalConfiguration().config_directory}; commands "
+        "run outside any ZenML repository use it)",
+        None,
+    )
+
+
+def _warn_about_scope(path: str, name: str, repository: Path | None) -> None:
+    """Warn when the stack was activated somewhere its repository's runs will not see it."""
+    own = stack_file_repository(path)
+    if repository is not None and (own is None or own == repository):
+        return
+    where = (
+        f"{Path.cwd()} is in no ZenML repository"
+        if repository is None
+        else f"{Path.cwd()} is in the ZenML repository {repository}"
+    )
+    target = f" the repository of {path} ({own})" if own is not None else " a repository"
+    print(
+        f"warning: {where}, so runs in{target} keep their own active stack. To use '{name}' "
+        f"there, run `zenml stack set {name}` (or this command) inside it.",
+        file=sys.stderr,
+    )
+
+
+def _note_resolved_paths(path: str) -> None:
+    """Say which relative paths were registered as which absolute ones."""
+    try:
+        spec = load_stack_spec(path)
+    except StackSpecError:
+        return
+    for key, written, absolute in spec.resolved_paths:
+        print(f"note: {path}: key '{key}': '{written}' registered as {absolute}", file=sys.stderr)
 
 
 def _note_defaults(path: str) -> None:

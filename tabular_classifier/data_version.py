@@ -66,6 +66,29 @@ def file_md5(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def compile_fingerprint(path: str | Path) -> str | None:
+    """The data file's identity when a pipeline is compiled: ``"<md5>:dvc=<tracked>"``.
+
+    Part of ``ingest_data``'s cache key, so new bytes, or starting to track the file with DVC,
+    re-ingest. :func:`fingerprint_md5` reads the md5 back.
+
+    Args:
+        path: The data file.
+
+    Returns:
+        The fingerprint, or None when the file does not exist (ingestion then reports it).
+    """
+    file = Path(path)
+    if not file.is_file():
+        return None
+    return f"{file_md5(file)}:dvc={file.with_name(file.name + '.dvc').is_file()}"
+
+
+def fingerprint_md5(fingerprint: str) -> str:
+    """The md5 part of a :func:`compile_fingerprint` value (all of it for a bare md5)."""
+    return fingerprint.partition(":")[0]
+
+
 def read_dvc_md5(dvc_file: str | Path) -> str:
     """Read the md5 that a DVC pointer file records for its single output.
 

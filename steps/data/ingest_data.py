@@ -13,7 +13,7 @@ from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.config import load_data_config
 from tabular_classifier.data import load_table
-from tabular_classifier.data_version import resolve_data_version
+from tabular_classifier.data_version import fingerprint_md5, resolve_data_version
 
 logger = get_logger(__name__)
 
@@ -29,8 +29,9 @@ def ingest_data(
 
     Args:
         data_config: The ``data:`` block of the run config (see ``DataConfig``).
-        data_fingerprint: md5 of the file computed when the pipeline was compiled. It is part
-            of the step's cache key, so changed data is never served from the cache.
+        data_fingerprint: ``compile_fingerprint`` of the file when the pipeline was compiled
+            (md5 and whether DVC tracks it). It is part of the step's cache key, so changed
+            data is never served from the cache.
 
     Returns:
         The raw table, shape (n_rows, n_columns), and the data version as a dict.
@@ -42,11 +43,11 @@ def ingest_data(
     with record_failure("ingest_data"):
         cfg = load_data_config(data_config, source="data")
         version = resolve_data_version(cfg.path)
-        if data_fingerprint is not None and data_fingerprint != version.md5:
+        if data_fingerprint is not None and fingerprint_md5(data_fingerprint) != version.md5:
             logger.warning(
                 "%s changed between pipeline compilation and ingestion (md5 %s → %s)",
                 cfg.path,
-                data_fingerprint,
+                fingerprint_md5(data_fingerprint),
                 version.md5,
             )
         frame = load_table(cfg)

@@ -24,7 +24,7 @@ logger = get_logger(__name__)
 
 @step(cache_policy=NEVER_CACHE)
 def check_service_health(
-    window_info: dict[str, Any], monitoring: dict[str, Any]
+    window_info: WindowInfo, monitoring: dict[str, Any]
 ) -> Annotated[ServiceHealth, "service_health"]:
     """Check the window's latency SLO and, when labels are configured, live model quality.
 
@@ -44,20 +44,19 @@ def check_service_health(
         DataValidationError: The labels file is missing, unreadable or lacks a column.
     """
     cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
-    info = WindowInfo(**window_info)
-    latency = check_latency(info.latency, cfg.latency)
+    latency = check_latency(window_info.latency, cfg.latency)
     degradation = DegradationCheck(status="not_configured", tolerance=cfg.degradation.tolerance)
-    if cfg.degradation.labels_path and info.model_version is not None:
+    if cfg.degradation.labels_path and window_info.model_version is not None:
         # load_current_window already checked the file's columns and label values.
         labels = read_labels(cfg.degradation)
-        predictions = read_labelled_predictions(info, set(labels["prediction_id"]))
-        bundle = artifacts.classifier(cfg.model_name, info.model_version)
+        predictions = read_labelled_predictions(window_info, set(labels["prediction_id"]))
+        bundle = artifacts.classifier(cfg.model_name, window_info.model_version)
         degradation = check_degradation(
             predictions,
             labels,
             positive_label=bundle.schema.positive_label,
             decision_threshold=bundle.decision_threshold,
-            baseline=artifacts.test_metrics(cfg.model_name, info.model_version),
+            baseline=artifacts.test_metrics(cfg.model_name, window_info.model_version),
             cfg=cfg.degradation,
         )
     if degradation.labels_in_file and degradation.labelled_rows == 0:
@@ -72,4 +71,4 @@ def check_service_health(
     log_metadata(
         metadata={"latency_status": latency.status, "degradation_status": degradation.status}
     )
-    return ServiceHealth.build(cfg.model_name, info.model_version, latency, degradation)
+    return ServiceHealth.build(cfg.model_name, window_info.model_version, latency, degradation)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from typing import Annotated, Any
 
 import pandas as pd
 from zenml import log_metadata, step
 from zenml.client import Client
 from zenml.logger import get_logger
-from zenml.types import HTMLString
 
 from steps.caching import NEVER_CACHE
 from steps.monitoring import artifacts
@@ -17,11 +15,13 @@ from tabular_classifier.monitoring.config import load_monitoring_config
 from tabular_classifier.monitoring.drift import (
     DriftSummary,
     column_mapping,
+    drift_inputs,
     insufficient_data,
     metric_specs,
     summarize,
 )
-from tabular_classifier.monitoring.window import REFERENCE_LABEL, REFERENCE_PROBABILITY
+from tabular_classifier.monitoring.report import DriftReport
+from tabular_classifier.monitoring.window import WindowInfo
 
 logger = get_logger(__name__)
 
@@ -43,19 +43,10 @@ def evidently_validator() -> Any:
     return validator
 
 
-def _not_enough_data_page(summary: DriftSummary) -> HTMLString:
-    return HTMLString(
-        "<html><body><h1>Drift report: not enough data</h1>"
-        f"<p>{html.escape(summary.message)}</p>"
-        f"<p>Model {html.escape(summary.model_name)} version "
-        f"{html.escape(str(summary.model_version))}.</p></body></html>"
-    )
-
-
 @step(cache_policy=NEVER_CACHE)
 def detect_drift(
-    current_window: pd.DataFrame, window_info: dict[str, Any], monitoring: dict[str, Any]
-) -> tuple[Annotated[HTMLString, "drift_report"], Annotated[DriftSummary, "drift_summary"]]:
+    current_window: pd.DataFrame, window_info: WindowInfo, monitoring: dict[str, Any]
+) -> tuple[Annotated[DriftReport, "drift_report"], Annotated[DriftSummary, "drift_summary"]]:
     """Run the Evidently drift and data-quality report of the window against the reference.
 
     The reference is the ``reference_data`` artifact of the model version that made the
@@ -69,9 +60,10 @@ def detect_drift(
         monitoring: The ``monitoring`` parameter.
 
     Returns:
-        The HTML report (the dashboard shows it) and the JSON drift summary; with fewer rows
-        than ``window.min_rows``, a "not enough data" page and a summary with status
-        ``insufficient_data`` (never an alert).
+        The report (Evidently's JSON result and page; the dashboard shows a static view of it)
+        and the JSON drift summary; with fewer rows than ``window.min_rows``, a report without
+        Evidently's result ("not enough data") and a summary with status ``insufficient_data``
+        (never an alert).
 
     Raises:
         MonitoringError: The model version lacks its reference data.
@@ -80,42 +72,36 @@ def detect_drift(
     from zenml.integrations.evidently.metrics import EvidentlyMetricConfig
 
     cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
-    version = window_info.get("model_version")
+    version = window_info.model_version
     if len(current_window) < cfg.window.min_rows or version is None:
         summary = insufficient_data(
-            cfg.model_name, version, window_info, 0, cfg.drift, cfg.window.min_rows
+            cfg.model_name, version, window_info.to_dict(), 0, cfg.drift, cfg.window.min_rows
         )
         logger.warning("%s", summary.message)
         log_metadata(metadata={"status": summary.status})
-        return _not_enough_data_page(summary), summary
+        return DriftReport(summary=summary), summary
 
     bundle = artifacts.classifier(cfg.model_name, version)
-    schema = bundle.schema
-    numeric, categorical = list(schema.numeric_features), list(schema.categorical_features)
-    columns = [*numeric, *categorical, REFERENCE_PROBABILITY, REFERENCE_LABEL]
-    reference = artifacts.reference_data(cfg.model_name, version)[columns].copy()
-    reference[REFERENCE_LABEL] = reference[REFERENCE_LABEL].astype(str)
-    for column in categorical:
-        values = reference[column]
-        reference[column] = values.where(values.isna(), values.astype(str))
-    current = current_window[columns]
-
-    specs = metric_specs(numeric, categorical, cfg.drift)
+    inputs = drift_inputs(
+        bundle.contract, artifacts.reference_data(cfg.model_name, version), current_window
+    )
+    specs = metric_specs(inputs.numeric, inputs.categorical, cfg.drift)
     report = evidently_validator().data_profiling(
-        dataset=reference,
-        comparison_dataset=current,
+        dataset=inputs.reference[inputs.tested],
+        comparison_dataset=inputs.current[inputs.tested],
         profile_list=[EvidentlyMetricConfig.metric(name, **params) for name, params in specs],
-        column_mapping=column_mapping(numeric, categorical),
+        column_mapping=column_mapping(inputs.numeric, inputs.categorical),
     )
     summary = summarize(
         report.as_dict(),
         model_name=cfg.model_name,
         model_version=version,
-        window=window_info,
-        reference=reference,
-        current=current,
-        positive_label=str(schema.positive_label),
+        window=window_info.to_dict(),
+        reference=inputs.reference,
+        current=inputs.current,
+        positive_label=str(bundle.schema.positive_label),
         cfg=cfg.drift,
+        all_null=inputs.all_null,
     )
     logger.info("Drift: %s", summary.message)
     log_metadata(
@@ -126,4 +112,4 @@ def detect_drift(
             "drifted_columns": ", ".join(summary.drifted_columns),
         }
     )
-    return HTMLString(report.get_html()), summary
+    return DriftReport.from_evidently(report, summary), summary

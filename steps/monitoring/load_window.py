@@ -13,10 +13,11 @@ from zenml.utils import source_utils
 from serving.prediction_log import prediction_log_dir
 from steps.caching import NEVER_CACHE
 from steps.monitoring import artifacts
+from tabular_classifier.contract import RowContract
 from tabular_classifier.errors import ConfigError
 from tabular_classifier.monitoring.config import MonitoringConfig, load_monitoring_config
 from tabular_classifier.monitoring.health import check_label_values, read_labels
-from tabular_classifier.monitoring.window import read_window
+from tabular_classifier.monitoring.window import WindowInfo, read_window
 
 logger = get_logger(__name__)
 
@@ -54,7 +55,7 @@ def _check_before_any_work(cfg: MonitoringConfig, version: str | None) -> None:
 @step(cache_policy=NEVER_CACHE)
 def load_current_window(
     monitoring: dict[str, Any],
-) -> tuple[Annotated[pd.DataFrame, "current_window"], Annotated[dict[str, Any], "window_info"]]:
+) -> tuple[Annotated[pd.DataFrame, "current_window"], Annotated[WindowInfo, "window_info"]]:
     """Select and validate the current data for the monitored model version.
 
     Never cached: the prediction log grows between runs with the same configuration.
@@ -65,13 +66,15 @@ def load_current_window(
     Returns:
         The window, shape (rows_used, n_features + 2 or 3): features, ``prediction_probability``
         (float64), ``prediction_label`` (str), ``prediction_id`` when logged; and its
-        description (``WindowInfo.to_dict()``: sources, time span, rows, sampling, latency
-        percentiles in milliseconds, model version).
+        description (:class:`WindowInfo`: sources, time span, rows, sampling, latency
+        percentiles in milliseconds, model version, and the log's lines and rows left out
+        because they cannot be used, with file and line).
 
     Raises:
         ConfigError: Invalid ``monitoring`` parameter (naming the field).
-        DataValidationError: A source lacks a column or holds a wrong type (naming file and
-            column).
+        DataValidationError: The window file (``window.path``) lacks a column or holds a bad
+            row (naming file, column and row). Bad rows of the prediction log are left out and
+            reported instead.
         MonitoringError: The model version does not exist or lacks its artifacts.
         RuntimeError: The stack has no Evidently data validator.
 
@@ -83,15 +86,21 @@ def load_current_window(
     if log_dir is None and not cfg.window.path:
         log_dir = prediction_log_dir()
 
-    def features_for(version: str | None) -> tuple[list[str], list[str]]:
+    def contract_for(version: str | None) -> RowContract | None:
         if version is None:
             if cfg.window.path:
                 artifacts.require_version(None, str(cfg.window.path))
-            return [], []  # nothing matched: an empty window, judged by min_rows downstream
-        schema = artifacts.classifier(cfg.model_name, version).schema
-        return list(schema.numeric_features), list(schema.categorical_features)
+            return None  # nothing matched: an empty window, judged by min_rows downstream
+        return artifacts.classifier(cfg.model_name, version).contract
 
-    window, info = read_window(cfg.window, log_dir or Path("."), features_for, cfg.model_name)
+    window, info = read_window(cfg.window, log_dir or Path("."), contract_for, cfg.model_name)
+    if info.skipped["total"]:
+        logger.warning(
+            "Left out %d line(s) or row(s) of the prediction log that cannot be used (first: "
+            "%s); see window_info.skipped",
+            info.skipped["total"],
+            info.skipped["examples"][0]["message"],
+        )
     _check_before_any_work(cfg, info.model_version)
     logger.info(
         "Current window: %d rows (%d used%s) of model %s version %s, %s .. %s, from %d file(s)",
@@ -110,6 +119,7 @@ def load_current_window(
             "rows_used": info.rows_used,
             "sampled": info.sampled,
             "model_version": str(info.model_version),
+            "skipped_rows": int(info.skipped["total"]),
         }
     )
-    return window, info.to_dict()
+    return window, info

@@ -28,6 +28,8 @@ from tabular_classifier.monitoring.alerts import (
 from tabular_classifier.monitoring.config import RetrainConfig, load_monitoring_config
 from tabular_classifier.monitoring.drift import DriftSummary
 from tabular_classifier.monitoring.health import ServiceHealth
+from tabular_classifier.monitoring.outcome import MonitoringOutcome
+from tabular_classifier.monitoring.window import WindowInfo
 
 logger = get_logger(__name__)
 
@@ -155,9 +157,9 @@ def start_retraining(cfg: RetrainConfig, monitoring_run: str) -> dict[str, Any]:
 def send_alerts(
     drift_summary: DriftSummary,
     service_health: ServiceHealth,
-    window_info: dict[str, Any],
+    window_info: WindowInfo,
     monitoring: dict[str, Any],
-) -> Annotated[dict[str, Any], "monitoring_outcome"]:
+) -> Annotated[MonitoringOutcome, "monitoring_outcome"]:
     """Send drift, latency and degradation alerts through the stack's alerter; retrain on drift.
 
     Alerts are sent only for a verdict: ``insufficient_data`` results never alert. With
@@ -171,15 +173,16 @@ def send_alerts(
         monitoring: The ``monitoring`` parameter.
 
     Returns:
-        ``{"alerts": [alert dicts + "delivered"], "report": report location, "retrain": run
-        record or None, "drift_status", "latency_status", "degradation_status"}``.
+        Every check's number against its threshold, the alerts sent (with ``delivered``), the
+        report location, the retraining record (or None) and the three statuses.
     """
     cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
     report = report_location()
+    window = window_info.to_dict()
     candidates = [
         drift_alert(drift_summary, report),
-        latency_alert(service_health, window_info, report),
-        degradation_alert(service_health, window_info, report),
+        latency_alert(service_health, window, report),
+        degradation_alert(service_health, window, report),
     ]
     sent: list[dict[str, Any]] = []
     for alert in candidates:
@@ -193,14 +196,7 @@ def send_alerts(
         retrain = start_retraining(cfg.retrain, report["run_id"])
         level = logging.INFO if retrain["status"] == "completed" else logging.ERROR
         logger.log(level, "Retraining run %s: %s", retrain["run_name"], retrain["status"])
-    outcome = {
-        "alerts": sent,
-        "report": report,
-        "retrain": retrain,
-        "drift_status": drift_summary.status,
-        "latency_status": service_health.latency["status"],
-        "degradation_status": service_health.degradation["status"],
-    }
+    outcome = MonitoringOutcome.build(drift_summary, service_health, sent, report, retrain)
     log_metadata(
         metadata={
             "alerts": [a["kind"] for a in sent],
@@ -209,7 +205,12 @@ def send_alerts(
         }
     )
     if not sent:
-        logger.info("No alert: drift %s, latency %s, degradation %s", *list(outcome.values())[3:])
+        logger.info(
+            "No alert: drift %s, latency %s, degradation %s",
+            outcome.drift_status,
+            outcome.latency_status,
+            outcome.degradation_status,
+        )
     if retrain is not None and retrain["status"] != "completed":
         # The alerts are out; the run still fails, so that a retraining that did not happen
         # is not mistaken for one that did.

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from tabular_classifier.contract import RowContract
 from tabular_classifier.monitoring.config import DriftConfig
 from tabular_classifier.monitoring.window import REFERENCE_LABEL, REFERENCE_PROBABILITY
 
@@ -84,6 +85,66 @@ def metric_specs(
     specs += [("ColumnValueRangeMetric", {"column_name": c}) for c in numeric_features]
     specs += [("ColumnSummaryMetric", {"column_name": c}) for c in categorical_features]
     return specs
+
+
+@dataclass
+class DriftInputs:
+    """Reference and current data, ready for Evidently, and the columns to test.
+
+    Attributes:
+        reference: Reference rows: features in the contract's analysis dtypes, then
+            ``prediction_probability`` (float64) and ``prediction_label`` (str).
+        current: Current rows, the same columns and dtypes.
+        numeric: Numeric features to test.
+        categorical: Boolean and categorical features to test.
+        all_null: Features with no value at all in either frame: left out of every per-column
+            metric (Evidently raises on an empty column) and reported as a data-quality finding.
+    """
+
+    reference: pd.DataFrame
+    current: pd.DataFrame
+    numeric: list[str]
+    categorical: list[str]
+    all_null: list[str]
+
+    @property
+    def tested(self) -> list[str]:
+        """The columns handed to Evidently."""
+        return [*self.numeric, *self.categorical, REFERENCE_PROBABILITY, REFERENCE_LABEL]
+
+
+def drift_inputs(
+    contract: RowContract, stored_reference: pd.DataFrame, current: pd.DataFrame
+) -> DriftInputs:
+    """Bring the stored reference and the current window to the same logical dtypes.
+
+    Args:
+        contract: The model version's row contract.
+        stored_reference: The ``reference_data`` artifact: features, target and predictions
+            (older ones hold booleans with ``pd.NA``, which Evidently's legacy drift refuses).
+        current: The window from ``read_window`` (already in the analysis dtypes).
+
+    Returns:
+        The inputs; ``all_null`` lists the features that cannot be compared.
+
+    Raises:
+        InputValidationError: If the stored reference breaks the contract.
+    """
+    reference = contract.analysis_frame(stored_reference).reset_index(drop=True)
+    reference[REFERENCE_PROBABILITY] = (
+        stored_reference[REFERENCE_PROBABILITY].astype("float64").to_numpy()
+    )
+    reference[REFERENCE_LABEL] = stored_reference[REFERENCE_LABEL].astype(str).to_numpy()
+    columns = [*contract.names, REFERENCE_PROBABILITY, REFERENCE_LABEL]
+    current = current[columns]
+    all_null = [c for c in contract.names if current[c].isna().all() or reference[c].isna().all()]
+    return DriftInputs(
+        reference=reference,
+        current=current,
+        numeric=[c for c in contract.numeric_features if c not in all_null],
+        categorical=[c for c in contract.categorical_features if c not in all_null],
+        all_null=all_null,
+    )
 
 
 def column_mapping(numeric_features: list[str], categorical_features: list[str]) -> Any:
@@ -183,8 +244,10 @@ class DriftSummary:
         prediction: ``{"probability": ColumnDrift, "label": ColumnDrift,
             "positive_share": {"reference", "current"}}``.
         data_quality: ``{"missing_values": {column: share}, "out_of_range": {column: {"share",
-            "count", "reference_min", "reference_max"}}, "new_categories": {column: count}}``,
-            listing only columns with something to report.
+            "count", "reference_min", "reference_max"}}, "new_categories": {column: count},
+            "all_null": [column, ...]}``, listing only columns with something to report;
+            ``all_null`` columns (no value in the current data or the reference) are left out
+            of the drift test.
         message: A one-line reading of the result.
     """
 
@@ -271,11 +334,19 @@ def insufficient_data(
         window=window,
         reference_rows=reference_rows,
         drift_share=cfg.drift_share,
-        message=(
-            f"not enough data: {window.get('rows_in_window', 0)} rows in the window, "
-            f"at least {min_rows} needed (window.min_rows); no drift verdict"
-        ),
+        message=_not_enough_message(window, min_rows),
     )
+
+
+def _not_enough_message(window: dict[str, Any], min_rows: int) -> str:
+    """Say how many rows were usable, and why the others were not (matched less skipped)."""
+    matched = int(window.get("rows_in_window", 0))
+    used = int(window.get("rows_used", matched))
+    skipped = int((window.get("skipped") or {}).get("total", 0))
+    found = f"{used} usable rows in the window"
+    if used != matched or skipped:
+        found += f" ({matched} matched, {skipped} skipped: see window_info.skipped)"
+    return f"not enough data: {found}, at least {min_rows} needed (window.min_rows); no verdict"
 
 
 def summarize(
@@ -288,6 +359,7 @@ def summarize(
     current: pd.DataFrame,
     positive_label: str,
     cfg: DriftConfig,
+    all_null: list[str] | None = None,
 ) -> DriftSummary:
     """Read the drift summary out of the report's ``as_dict()``.
 
@@ -300,6 +372,9 @@ def summarize(
         current: The current rows (for the positive share).
         positive_label: The positive class, as text (``prediction_label`` values are text).
         cfg: The drift settings used.
+        all_null: Features with no value at all in the current data or the reference, left out
+            of the report: recorded as 100 % missing and listed under
+            ``data_quality["all_null"]``.
 
     Returns:
         The summary; ``status`` is ``drift`` when dataset or prediction drift was detected.
@@ -341,6 +416,11 @@ def summarize(
                 quality["new_categories"][result["column_name"]] = int(new)
     if not dataset or "probability" not in prediction or "label" not in prediction:
         raise KeyError("the report lacks DatasetDriftMetric or a prediction ColumnDriftMetric")
+    left_out = list(all_null or [])
+    if left_out:
+        quality["all_null"] = left_out
+        for column in left_out:
+            quality["missing_values"][column] = float(current[column].isna().mean())
 
     positive = str(positive_label)
     prediction["positive_share"] = {
@@ -360,6 +440,13 @@ def summarize(
         f"positive share {prediction['positive_share']['reference']:.2f} -> "
         f"{prediction['positive_share']['current']:.2f})"
     )
+    if left_out:
+        message += f"; {len(left_out)} all-null column(s) left out of the drift test: " + ", ".join(
+            left_out[:10]
+        )
+    skipped = int((window.get("skipped") or {}).get("total", 0))
+    if skipped:
+        message += f"; {skipped} unusable log row(s) left out (window.skipped)"
     return DriftSummary(
         model_name=model_name,
         model_version=model_version,

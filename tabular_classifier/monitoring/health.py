@@ -25,12 +25,14 @@ class LatencyCheck:
         percentiles: ``{"n", "p50_ms", "p95_ms", "p99_ms"}`` over the window's served rows.
         slo_ms: The configured limits, e.g. ``{"p99_ms": 250.0}``.
         breaches: ``{"p99_ms": {"observed": 480.2, "limit": 250.0}}`` for each limit exceeded.
+        min_requests: The fewest served requests that get a verdict.
     """
 
     status: str
     percentiles: dict[str, float]
     slo_ms: dict[str, float]
     breaches: dict[str, dict[str, float]] = field(default_factory=dict)
+    min_requests: int | None = None
 
 
 def check_latency(percentiles: dict[str, float], cfg: LatencyConfig) -> LatencyCheck:
@@ -49,13 +51,15 @@ def check_latency(percentiles: dict[str, float], cfg: LatencyConfig) -> LatencyC
         if limit is not None
     }
     if percentiles.get("n", 0) < cfg.min_requests:
-        return LatencyCheck("insufficient_data", percentiles, slo)
+        return LatencyCheck("insufficient_data", percentiles, slo, min_requests=cfg.min_requests)
     breaches = {
         key: {"observed": float(percentiles[key]), "limit": limit}
         for key, limit in slo.items()
         if percentiles[key] > limit
     }
-    return LatencyCheck("breached" if breaches else "ok", percentiles, slo, breaches)
+    return LatencyCheck(
+        "breached" if breaches else "ok", percentiles, slo, breaches, cfg.min_requests
+    )
 
 
 @dataclass
@@ -73,6 +77,7 @@ class DegradationCheck:
         degraded: ``{"roc_auc": {"live", "baseline", "drop"}}`` for each metric below
             baseline - tolerance.
         labels_path: The labels file.
+        min_rows: The fewest labelled predictions that get a verdict.
     """
 
     status: str
@@ -83,6 +88,7 @@ class DegradationCheck:
     tolerance: float = 0.0
     degraded: dict[str, dict[str, float]] = field(default_factory=dict)
     labels_path: str | None = None
+    min_rows: int | None = None
 
 
 def read_labels(cfg: DegradationConfig) -> pd.DataFrame:
@@ -184,6 +190,7 @@ def check_degradation(
         labels_in_file=len(labels),
         tolerance=cfg.tolerance,
         labels_path=cfg.labels_path,
+        min_rows=cfg.min_rows,
         baseline={m: float(baseline[f"test_{m}"]) for m in LIVE_METRICS if f"test_{m}" in baseline},
     )
     if len(joined) < cfg.min_rows:

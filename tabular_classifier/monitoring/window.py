@@ -18,19 +18,26 @@ file into a 200,000-row sample raised peak RSS by 0.65 GiB.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
-from tabular_classifier.errors import DataValidationError
+from tabular_classifier.contract import RowContract
+from tabular_classifier.data import coerce_numeric_text
+from tabular_classifier.errors import DataValidationError, InputValidationError
 from tabular_classifier.monitoring.config import WindowConfig
+from tabular_classifier.monitoring.log_files import (
+    MISSING_KEY,
+    SkippedRows,
+    chunks,
+    columns_of,
+    log_sources,
+)
 
-CHUNK_ROWS = 100_000
 PROBABILITY = "probability"
 LABEL = "label"
 TIMESTAMP = "timestamp"
@@ -52,7 +59,8 @@ class WindowInfo:
         start: Timestamp of the oldest row in the window (ISO 8601), or None without timestamps.
         end: Timestamp of the newest row, or None.
         rows_in_window: Rows that matched the window (time range, model version, last_n).
-        rows_used: Rows handed to Evidently (``rows_in_window`` or the sample's size).
+        rows_used: Rows handed to Evidently: ``rows_in_window``, or the sample's size, less
+            the rows left out (``skipped``).
         sampled: Whether the rows were sampled (``rows_in_window > max_rows``).
         model_version: The model version monitored.
         other_versions: Rows in the time range made by other model versions, left out.
@@ -60,6 +68,9 @@ class WindowInfo:
             window (one value per ``request_id``; batch rows have none); ``n = 0`` when there
             are none.
         selection: The window settings used, as given.
+        skipped: ``SkippedRows.to_dict()``: the lines and rows of the prediction log left out
+            (torn lines, rows the row contract refuses, bad probabilities or timestamps), with
+            their file and line.
     """
 
     sources: list[str]
@@ -72,86 +83,39 @@ class WindowInfo:
     other_versions: dict[str, int] = field(default_factory=dict)
     latency: dict[str, float] = field(default_factory=dict)
     selection: dict[str, Any] = field(default_factory=dict)
+    skipped: dict[str, Any] = field(default_factory=lambda: SkippedRows().to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary."""
         return asdict(self)
 
 
-def log_sources(log_dir: Path) -> list[Path]:
-    """The prediction-log files of a directory: batch Parquet files, then serving JSON lines.
-
-    Args:
-        log_dir: The prediction-log directory.
-
-    Returns:
-        Sorted paths; empty files are left out.
+def _timestamps(
+    values: pd.Series, source: str, skipped: SkippedRows | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps as int64 ns, and the mask of unparseable ones.
 
     Raises:
-        DataValidationError: If the directory does not exist.
+        DataValidationError: On an unparseable timestamp when ``skipped`` is None.
     """
-    if not log_dir.is_dir():
-        raise DataValidationError(str(log_dir), None, "prediction-log directory does not exist")
-    files = sorted(log_dir.glob("batch-*.parquet")) + sorted(log_dir.glob("serving-*.jsonl"))
-    return [p for p in files if p.stat().st_size > 0]
-
-
-def _columns_of(path: Path) -> list[str]:
-    try:
-        return _read_columns(path)
-    except DataValidationError:
-        raise
-    except (ValueError, OSError) as exc:  # pandas' EmptyDataError and ParserError included
-        raise DataValidationError(str(path), None, f"cannot be read: {exc}") from exc
-
-
-def _read_columns(path: Path) -> list[str]:
-    suffix = path.suffix.lower()
-    if path.stat().st_size == 0:
-        raise DataValidationError(str(path), None, "file is empty (no header, no rows)")
-    if suffix == ".parquet":
-        return list(pq.ParquetFile(path).schema_arrow.names)
-    if suffix == ".csv":
-        return list(pd.read_csv(path, nrows=0).columns)
-    if suffix == ".jsonl":
-        with path.open(encoding="utf-8") as handle:
-            first = handle.readline()
-        if not first.strip():
-            return []
-        return list(pd.read_json(pd.io.common.StringIO(first), lines=True, dtype=False).columns)
-    raise DataValidationError(str(path), None, "unsupported file type (use .csv, .parquet, .jsonl)")
-
-
-def _chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
-    """Yield ``columns`` of ``path`` in chunks of at most CHUNK_ROWS rows, in file order."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            # pre_buffer=False: pyarrow would otherwise read whole row groups ahead.
-            reader = pq.ParquetFile(path, pre_buffer=False)
-            for batch in reader.iter_batches(batch_size=CHUNK_ROWS, columns=columns):
-                yield batch.to_pandas()
-        elif suffix == ".csv":
-            yield from pd.read_csv(path, usecols=columns, chunksize=CHUNK_ROWS, low_memory=False)
-        else:
-            for chunk in pd.read_json(path, lines=True, dtype=False, chunksize=CHUNK_ROWS):
-                missing = [c for c in columns if c not in chunk.columns]
-                for name in missing:
-                    chunk[name] = np.nan
-                yield chunk[columns]
-    except (ValueError, OSError) as exc:
-        if isinstance(exc, DataValidationError):
-            raise
-        raise DataValidationError(str(path), None, f"cannot be read: {exc}") from exc
-
-
-def _timestamps(values: pd.Series, source: str) -> np.ndarray:
     parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
-    bad = parsed.isna() & values.notna()
+    bad = (parsed.isna() & values.notna()).to_numpy()
     if bad.any():
-        example = values[bad].iloc[0]
-        raise DataValidationError(source, TIMESTAMP, f"not an ISO 8601 time: {example!r}")
-    return parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        positions = np.flatnonzero(bad)
+        if skipped is None:
+            example = values.iloc[positions[0]]
+            raise DataValidationError(source, TIMESTAMP, f"not an ISO 8601 time: {example!r}")
+        for position in positions:
+            skipped.add(
+                source,
+                int(values.index[position]),
+                TIMESTAMP,
+                "bad_timestamp",
+                f"{source}: column '{TIMESTAMP}': not an ISO 8601 time: "
+                f"{values.iloc[position]!r}; skipped",
+            )
+    stamps = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return np.where(bad, _NO_TIME, stamps), bad
 
 
 MODEL_NAME = "model_name"
@@ -172,7 +136,9 @@ class _Index:
 _NO_TIME = np.iinfo(np.int64).min
 
 
-def _index(sources: list[Path], model_name: str | None) -> _Index:
+def _index(
+    sources: list[Path], model_name: str | None, skipped: SkippedRows, strict: bool
+) -> _Index:
     stamps: list[np.ndarray] = []
     versions: list[np.ndarray] = []
     latencies: list[np.ndarray] = []
@@ -181,21 +147,26 @@ def _index(sources: list[Path], model_name: str | None) -> _Index:
     names: dict[str, int] = {}
     meta = (TIMESTAMP, MODEL_VERSION, LATENCY, REQUEST_ID, MODEL_NAME)
     for path in sources:
-        available = _columns_of(path)
+        available = columns_of(path)
         wanted = [c for c in meta if c in available]
         previous_request: Any = None
         chunks_before = len(stamps)
         first_column = available[:1]
-        for chunk in _chunks(path, wanted or first_column):
+        for chunk in chunks(path, wanted or first_column, skipped):
             n = len(chunk)
             if MODEL_NAME in chunk and model_name is not None:
-                own.append((chunk[MODEL_NAME].astype(str) == model_name).to_numpy(bool))
+                mine = (chunk[MODEL_NAME].astype(str) == model_name).to_numpy(bool)
             else:
-                own.append(np.ones(n, dtype=bool))
+                mine = np.ones(n, dtype=bool)
             if TIMESTAMP in chunk:
-                stamps.append(_timestamps(chunk[TIMESTAMP], str(path)))
+                times, bad_time = _timestamps(
+                    chunk[TIMESTAMP], str(path), None if strict else skipped
+                )
+                mine &= ~bad_time
+                stamps.append(times)
             else:
                 stamps.append(np.full(n, _NO_TIME, dtype=np.int64))
+            own.append(mine)
             if MODEL_VERSION in chunk:
                 text = chunk[MODEL_VERSION].astype("string").fillna("")
                 codes, uniques = pd.factorize(text)
@@ -324,45 +295,111 @@ def select_rows(index: _Index, cfg: WindowConfig) -> tuple[np.ndarray, WindowInf
     return rows, info
 
 
-def _check_feature_types(
-    frame: pd.DataFrame, numeric: list[str], categorical: list[str], source: str
+FeatureLookup = Callable[[str | None], RowContract | None]
+
+
+def _complete_lines(
+    picked: pd.DataFrame, path: Path, skipped: SkippedRows, strict: bool
 ) -> pd.DataFrame:
-    for column in numeric:
-        values = frame[column]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            frame[column] = values.astype("float64")
-            continue
-        converted = pd.to_numeric(values, errors="coerce")
-        bad = converted.isna() & values.notna()
-        if bad.any():
-            raise DataValidationError(
-                source,
-                column,
-                f"expected numbers (the model was trained on a numeric column), got "
-                f"{values[bad].iloc[0]!r} in {int(bad.sum())} of {len(values)} rows",
-            )
-        frame[column] = converted.astype("float64")
-    for column in numeric:
-        infinite = np.isinf(frame[column].to_numpy())
-        if infinite.any():
-            raise DataValidationError(
-                source,
-                column,
-                f"{int(infinite.sum())} infinite values (the model and the gateway refuse them)",
-            )
-    for column in categorical:
-        values = frame[column]
-        frame[column] = values.where(values.isna(), values.astype(str)).astype(object)
-    return frame
+    """The picked JSON lines that hold every needed key; the others are reported as skipped.
+
+    Args:
+        picked: Rows read with ``missing_keys=True`` (CSV and Parquet rows pass unchanged).
+        path: Their file.
+        skipped: Where lines lacking a key are reported (kind ``missing_column``).
+        strict: A window file (``window.path``): the first line lacking a key is an error.
+
+    Returns:
+        ``picked`` without the lines that lack a key, and without the :data:`MISSING_KEY` column.
+
+    Raises:
+        DataValidationError: In strict mode, naming the file, the key and the line.
+    """
+    if MISSING_KEY not in picked:
+        return picked
+    lacking = picked[MISSING_KEY].notna().to_numpy()
+    if strict and lacking.any():
+        label = picked.index[lacking][0]
+        column = str(picked.loc[label, MISSING_KEY])
+        raise DataValidationError(
+            str(path), column, f"line {label} has no '{column}' (the model version expects it)"
+        )
+    for label, column in picked.loc[lacking, MISSING_KEY].items():
+        skipped.add(
+            str(path),
+            int(label),
+            str(column),
+            "missing_column",
+            f"{path}: line {label} has no '{column}' (the model version expects it); skipped",
+        )
+    return picked.loc[~lacking].drop(columns=MISSING_KEY)
 
 
-FeatureLookup = Callable[[str | None], tuple[list[str], list[str]]]
+def _usable_rows(
+    picked: pd.DataFrame,
+    contract: RowContract,
+    path: Path,
+    skipped: SkippedRows,
+    strict: bool,
+) -> pd.DataFrame:
+    """The picked rows that the contract accepts and that hold a probability in [0, 1].
+
+    Returns:
+        Features in the contract's analysis dtypes, ``prediction_probability`` (float64),
+        ``prediction_label`` (str) and ``prediction_id`` when read.
+
+    Raises:
+        DataValidationError: In strict mode, for the first bad row (file, column, row).
+    """
+    source = str(path)
+    features = picked[contract.names]
+    if path.suffix.lower() == ".csv":
+        features = coerce_numeric_text(features, contract.numeric_features, source)
+    if strict:
+        try:
+            rows = contract.parse_frame(features)
+        except InputValidationError as exc:
+            raise DataValidationError(source, exc.column, str(exc)) from exc
+    else:
+        rows, problems = contract.split_valid(features)
+        for problem in problems:
+            label = int(picked.index[problem.position])
+            skipped.add(source, label, problem.column, problem.kind, f"{source}: {problem.message}")
+    keep = rows.index
+    probability = pd.to_numeric(picked.loc[keep, PROBABILITY], errors="coerce")
+    good = (probability >= 0) & (probability <= 1)
+    if not good.all():
+        bad_labels = probability.index[~good.to_numpy()]
+        if strict:
+            raise DataValidationError(
+                source,
+                PROBABILITY,
+                f"{int((~good).sum())} rows are not probabilities in [0, 1] (first: "
+                f"{picked.loc[bad_labels[0], PROBABILITY]!r} at row {bad_labels[0]})",
+            )
+        for label in bad_labels:
+            skipped.add(
+                source,
+                int(label),
+                PROBABILITY,
+                "bad_probability",
+                f"{source}: column '{PROBABILITY}': {picked.loc[label, PROBABILITY]!r} is not a "
+                "probability in [0, 1]; skipped",
+            )
+        rows = rows.take(np.flatnonzero(good.to_numpy()))
+        keep = rows.index
+    out = rows.analysis_frame()
+    out[REFERENCE_PROBABILITY] = probability.loc[keep].astype("float64").to_numpy()
+    out[REFERENCE_LABEL] = picked.loc[keep, LABEL].astype(str).to_numpy()
+    if PREDICTION_ID in picked:
+        out[PREDICTION_ID] = picked.loc[keep, PREDICTION_ID].to_numpy()
+    return out.reset_index(drop=True)
 
 
 def read_window(
     cfg: WindowConfig,
     log_dir: Path,
-    features_for: FeatureLookup,
+    contract_for: FeatureLookup,
     model_name: str | None = None,
 ) -> tuple[pd.DataFrame, WindowInfo]:
     """Read the current data.
@@ -370,29 +407,35 @@ def read_window(
     Args:
         cfg: The window settings (``cfg.path`` overrides ``log_dir``).
         log_dir: The prediction-log directory, used when ``cfg.path`` is not set.
-        features_for: Called once with the chosen model version (None when no row matched, or
+        contract_for: Called once with the chosen model version (None when no row matched, or
             the source has no ``model_version`` and none is configured); returns that
-            version's numeric feature columns (read as float64) and categorical ones (read as
-            str, NaN kept).
+            version's row contract (None: no rows to read).
         model_name: Keep only rows whose ``model_name`` is this (rows of files without that
             column are kept): one log holds every model's predictions.
 
     Returns:
-        The window, shape (rows_used, n_features + 2): the features, ``prediction_probability``
-        (float64) and ``prediction_label`` (str) - the reference's column names - plus
-        ``prediction_id`` when the source has it; and the window's :class:`WindowInfo`.
-        ``sources`` lists the files that contributed rows.
+        The window, shape (rows_used, n_features + 2 or 3): the features in the contract's
+        analysis dtypes (``RowContract.analysis_frame``, as the reference's),
+        ``prediction_probability`` (float64) and ``prediction_label`` (str) - the reference's
+        column names - plus ``prediction_id`` when the source has it; and the window's
+        :class:`WindowInfo`. ``sources`` lists the files that contributed rows; ``skipped``
+        the lines and rows left out.
 
     Raises:
-        DataValidationError: Naming the file and column, when a file is empty or unreadable, a
-            contributing source lacks a feature or prediction column, a numeric feature holds
-            non-numbers or infinities, a probability is outside [0, 1], or a timestamp cannot
-            be parsed.
+        DataValidationError: Naming the file (and the column and row where one is at fault)
+            when the window file is missing, empty or unreadable, or, for a window file
+            (``cfg.path``), holds a bad row; and when a contributing prediction-log file lacks a
+            feature or prediction column.
     """
+    strict = bool(cfg.path)
     sources = [Path(cfg.path).expanduser()] if cfg.path else log_sources(log_dir)
     if cfg.path and not sources[0].is_file():
         raise DataValidationError(str(sources[0]), None, "window file does not exist")
-    index = _index(sources, model_name)
+    skipped = SkippedRows()
+    index = _index(sources, model_name, skipped, strict)
+    if strict and skipped.total:
+        first = skipped.examples[0]
+        raise DataValidationError(str(sources[0]), first["column"], first["message"])
     rows, info = select_rows(index, cfg)
     # Only files that hold rows of the window are read (and checked) again.
     contributing = [
@@ -401,51 +444,52 @@ def read_window(
         if np.searchsorted(rows, end) > np.searchsorted(rows, start)
     ]
     info.sources = [str(p) for p, _start in contributing]
-    if rows.size:
-        numeric_features, categorical_features = features_for(info.model_version)
-    else:
-        numeric_features, categorical_features = [], []
-    features = [*numeric_features, *categorical_features]
+    contract = contract_for(info.model_version) if rows.size else None
+    features = contract.names if contract is not None else []
     wanted = [*features, PROBABILITY, LABEL]
-    for path, _start in contributing:
-        available = set(_columns_of(path))
+    readable = []
+    for path, start in contributing:
+        if path.suffix.lower() == ".jsonl":
+            # Lines of one file may come from different models (one serving log per day for
+            # every model): whether a row has a column is decided line by line when it is read.
+            readable.append((path, start))
+            continue
+        available = set(columns_of(path))
         missing = [c for c in wanted if c not in available]
-        if missing:
-            raise DataValidationError(
-                str(path),
-                missing[0],
-                f"missing from the current data ({len(missing)} missing: {missing[:10]}); "
-                f"the model version expects {len(features)} features plus "
-                f"'{PROBABILITY}' and '{LABEL}'",
-            )
+        if not missing:
+            readable.append((path, start))
+            continue
+        detail = (
+            f"missing from the current data ({len(missing)} missing: {missing[:10]}); the "
+            f"model version expects {len(features)} features plus '{PROBABILITY}' and '{LABEL}'"
+        )
+        if strict:
+            raise DataValidationError(str(path), missing[0], detail)
+        end = index.bounds[index.bounds.index(start) + 1]
+        count = int(np.searchsorted(rows, end) - np.searchsorted(rows, start))
+        skipped.add(str(path), 0, missing[0], "missing_column", f"{path}: {detail}; skipped", count)
 
     parts: list[pd.DataFrame] = []
-    for path, offset in contributing:
-        columns = wanted + ([PREDICTION_ID] if PREDICTION_ID in _columns_of(path) else [])
-        for chunk in _chunks(path, columns):
-            lo, hi = np.searchsorted(rows, [offset, offset + len(chunk)])
-            if hi > lo:
-                picked = chunk.iloc[rows[lo:hi] - offset].copy()
-                parts.append(
-                    _check_feature_types(picked, numeric_features, categorical_features, str(path))
-                )
-            offset += len(chunk)
+    if contract is not None:
+        for path, offset in readable:
+            columns = wanted + ([PREDICTION_ID] if PREDICTION_ID in columns_of(path) else [])
+            for chunk in chunks(path, columns, missing_keys=True):
+                lo, hi = np.searchsorted(rows, [offset, offset + len(chunk)])
+                if hi > lo:
+                    picked = chunk.iloc[rows[lo:hi] - offset]
+                    picked = _complete_lines(picked, path, skipped, strict)
+                    if len(picked):
+                        parts.append(_usable_rows(picked, contract, path, skipped, strict))
+                offset += len(chunk)
     if parts:
         window = pd.concat(parts, ignore_index=True)
     else:
-        window = pd.DataFrame({c: pd.Series(dtype="float64") for c in wanted})
-    probability = pd.to_numeric(window[PROBABILITY], errors="coerce")
-    bad = probability.isna() | (probability < 0) | (probability > 1)
-    if bad.any():
-        raise DataValidationError(
-            ", ".join(info.sources),
-            PROBABILITY,
-            f"{int(bad.sum())} rows are not probabilities in [0, 1] "
-            f"(first: {str(window.loc[bad, PROBABILITY].iloc[0])!r})",
+        window = pd.DataFrame(
+            {c: pd.Series(dtype="float64") for c in [*features, REFERENCE_PROBABILITY]}
+            | {REFERENCE_LABEL: pd.Series(dtype=object)}
         )
-    window[PROBABILITY] = probability.astype("float64")
-    window[LABEL] = window[LABEL].astype(str)
-    window = window.rename(columns={PROBABILITY: REFERENCE_PROBABILITY, LABEL: REFERENCE_LABEL})
+    info.rows_used = len(window)
+    info.skipped = skipped.to_dict()
     return window, info
 
 
@@ -458,7 +502,9 @@ def read_labelled_predictions(info: WindowInfo, ids: set[str]) -> pd.DataFrame:
 
     Returns:
         Columns ``prediction_id`` (str), ``probability`` (float64), ``label`` (str) for every
-        labelled prediction of the monitored model version in the time range (not sampled).
+        labelled prediction of the monitored model version in the time range (not sampled),
+        whose probability is in [0, 1] (others were reported as skipped by
+        :func:`read_window`).
 
     Raises:
         DataValidationError: If a source has no ``prediction_id`` column.
@@ -467,19 +513,20 @@ def read_labelled_predictions(info: WindowInfo, ids: set[str]) -> pd.DataFrame:
     parts: list[pd.DataFrame] = []
     for source in info.sources:
         path = Path(source)
-        available = _columns_of(path)
+        available = columns_of(path)
         if PREDICTION_ID not in available:
             raise DataValidationError(
                 source, PREDICTION_ID, "needed to join ground-truth labels to predictions"
             )
         extra = [c for c in (TIMESTAMP, MODEL_VERSION) if c in available]
-        for chunk in _chunks(path, columns + extra):
+        for chunk in chunks(path, columns + extra):
             keep = chunk[PREDICTION_ID].astype(str).isin(ids)
             if MODEL_VERSION in chunk and info.model_version is not None:
                 keep &= chunk[MODEL_VERSION].astype(str) == info.model_version
             if TIMESTAMP in chunk and (info.start or info.end):
                 # The window's own bounds: the time filter and, with last_n, its oldest row.
-                stamps = _timestamps(chunk[TIMESTAMP], source)
+                stamps, bad = _timestamps(chunk[TIMESTAMP], source, SkippedRows())
+                keep &= ~bad
                 if info.start:
                     keep &= stamps >= pd.Timestamp(info.start).value
                 if info.end:
@@ -491,5 +538,6 @@ def read_labelled_predictions(info: WindowInfo, ids: set[str]) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     out[PREDICTION_ID] = out[PREDICTION_ID].astype(str)
     out[PROBABILITY] = pd.to_numeric(out[PROBABILITY], errors="coerce").astype("float64")
+    out = out[(out[PROBABILITY] >= 0) & (out[PROBABILITY] <= 1)]
     out[LABEL] = out[LABEL].astype(str)
-    return out
+    return out.reset_index(drop=True)

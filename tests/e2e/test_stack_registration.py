@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 import yaml
 
 from stacks.registration import StackSpecError, apply_stack
+from tests.e2e.workspace import Workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -175,3 +177,86 @@ def test_a_setting_removed_from_the_file_is_removed_from_the_component(
     apply_stack(_write(tmp_path, spec), activate=False)
     store = zenml_client.get_stack_component("artifact_store", "shrinking_store")
     assert store.configuration.get("path") != str(tmp_path / "store")
+
+
+def _relative_stack(name: str, store: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "components": {
+            "orchestrator": {"name": f"{name}_orchestrator", "flavor": "local"},
+            "artifact_store": {
+                "name": f"{name}_store",
+                "flavor": "local",
+                "configuration": {"path": store},
+            },
+            "experiment_tracker": {"name": f"{name}_tracker", "flavor": "mlflow"},
+            "model_registry": {"name": f"{name}_registry", "flavor": "mlflow"},
+        },
+    }
+
+
+def test_relative_path_outside_a_repository_is_refused(zenml_client: Any, tmp_path: Path) -> None:
+    path = _write(tmp_path, _relative_stack("refused", "data/artifacts"))
+    with pytest.raises(StackSpecError) as err:
+        apply_stack(path, activate=False)
+    assert str(err.value).startswith(
+        f"{path}: key 'components.artifact_store.configuration.path': relative path "
+        "'data/artifacts', and the stack file is in no ZenML repository"
+    )
+    assert not zenml_client.list_stack_components(name="refused_store").items
+
+
+def test_relative_path_applied_from_outside_the_repository_then_a_run_works(
+    workspace: Workspace, zenml_client: Any, tmp_path: Path
+) -> None:
+    stack_file = workspace.root / "stacks" / "relative.yaml"
+    stack_file.write_text(yaml.safe_dump(_relative_stack("relative", ".artifacts/relative")))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**workspace.env, "PYTHONPATH": str(workspace.root)}
+    command = [str(workspace.root / ".venv" / "bin" / "python"), "-m", "stacks", "apply"]
+
+    outside = subprocess.run(
+        [*command, str(stack_file)], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+
+    assert outside.returncode == 0, outside.stderr
+    absolute = str(workspace.root / ".artifacts" / "relative")
+    assert (
+        f"note: {stack_file}: key 'components.artifact_store.configuration.path': "
+        f"'.artifacts/relative' registered as {absolute}"
+    ) in outside.stderr
+    assert "stack 'relative' registered and active in the global ZenML configuration (" in (
+        outside.stdout
+    )
+    assert (
+        f"warning: {elsewhere} is in no ZenML repository, so runs in the repository of "
+        f"{stack_file} ({workspace.root}) keep their own active stack. To use 'relative' there, "
+        "run `zenml stack set relative` (or this command) inside it."
+    ) in outside.stderr
+    store = zenml_client.get_stack_component("artifact_store", "relative_store")
+    assert store.configuration["path"] == absolute
+    repository_config = yaml.safe_load((workspace.root / ".zen" / "config.yaml").read_text())
+    assert repository_config["active_stack_id"] == str(zenml_client.get_stack("local").id)
+
+    inside = workspace.run("python", "-m", "stacks", "apply", "stacks/relative.yaml")
+    try:
+        assert (
+            f"stack 'relative' registered and active in the ZenML repository {workspace.root} "
+            "(commands run inside it use it)"
+        ) in inside.stdout
+        assert "warning:" not in inside.stderr
+        config = workspace.write_config(
+            "relative",
+            {
+                "parameters": {"model_name": "relative_stack_classifier"},
+                "settings": {"experiment_tracker.mlflow": {"experiment_name": "relative-stack"}},
+            },
+        )
+        workspace.zenml_pipeline_run(config)
+    finally:
+        workspace.run("zenml", "stack", "set", "local")
+    version = zenml_client.get_model_version("relative_stack_classifier", "1")
+    classifier = version.get_artifact("classifier")
+    assert classifier.uri.startswith(f"{absolute}/train_model/")
+    assert (Path(absolute) / "mlflow.db").is_file()

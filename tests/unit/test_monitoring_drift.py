@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -207,3 +209,60 @@ def test_unknown_label_values_are_refused(tmp_path) -> None:
     with pytest.raises(DataValidationError, match="maybe") as err:
         check_label_values(read_labels(cfg), 1, 0, cfg)
     assert err.value.column == "actual" and err.value.source == str(tmp_path / "l.csv")
+
+
+@pytest.mark.parametrize("written_by", ["older_versions", "reference_predictions"])
+def test_booleans_categories_and_an_all_null_column_through_evidently(
+    core_mixed_model: Any, written_by: str
+) -> None:
+    """Issue 9, cases 1 and 5: a boolean reference with pd.NA and an all-null window column.
+
+    Both kinds of stored reference parse: the training split's own dtypes (older versions) and
+    what ``evaluate_model`` writes now (``reference_predictions``: logical dtypes)."""
+    from tabular_classifier.evaluation import reference_predictions
+    from tabular_classifier.monitoring.drift import drift_inputs
+    from tabular_classifier.predictor import Predictor
+
+    predictor = Predictor(core_mixed_model.bundle)
+    contract = core_mixed_model.bundle.contract
+    schema = core_mixed_model.schema
+    if written_by == "older_versions":
+        stored = core_mixed_model.train[[*contract.names, schema.target]].copy()
+        proba = predictor.predict_proba(stored)
+        stored["prediction_probability"] = proba
+        stored["prediction_label"] = predictor.labels(proba)
+    else:
+        stored = reference_predictions(predictor, core_mixed_model.train, schema)
+    assert str(stored["is_member"].dtype) == "boolean" and stored["is_member"].isna().any()
+    # The current window as read_window gives it: analysis dtypes.
+    window = contract.analysis_frame(core_mixed_model.test).reset_index(drop=True)
+    proba = predictor.predict_proba(core_mixed_model.test)
+    window["prediction_probability"] = proba
+    window["prediction_label"] = [str(label) for label in predictor.labels(proba)]
+    window["amount"] = np.nan
+    inputs = drift_inputs(contract, stored, window)
+    assert inputs.all_null == ["amount"]
+    specs = metric_specs(inputs.numeric, inputs.categorical, DriftConfig())
+    report = build_report(
+        inputs.reference[inputs.tested],
+        inputs.current[inputs.tested],
+        specs,
+        inputs.numeric,
+        inputs.categorical,
+    )
+    summary = summarize(
+        report.as_dict(),
+        model_name="m",
+        model_version="1",
+        window=WINDOW,
+        reference=inputs.reference,
+        current=inputs.current,
+        positive_label="yes",
+        cfg=DriftConfig(),
+        all_null=inputs.all_null,
+    )
+    assert summary.data_quality["all_null"] == ["amount"]
+    assert summary.data_quality["missing_values"]["amount"] == 1.0
+    assert "amount" not in summary.columns
+    assert {"is_member", "city", "plan", "x"} <= set(summary.columns)
+    assert "1 all-null column(s) left out of the drift test: amount" in summary.message

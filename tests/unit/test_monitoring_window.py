@@ -1,4 +1,8 @@
-"""The current window: selection, sampling, latency and validation, on real log files."""
+"""The current window: selection, sampling, latency and validation, on real log files.
+
+Bad rows of the prediction log are left out and reported (file and line); a window file given by
+``window.path`` is the user's export, where the first bad row fails the run.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tabular_classifier.contract import FeatureSpec, RowContract
 from tabular_classifier.errors import ConfigError, DataValidationError
 from tabular_classifier.monitoring.config import WindowConfig, load_monitoring_config
 from tabular_classifier.monitoring.window import (
@@ -23,8 +28,13 @@ CATEGORICAL = ["c"]
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def _features(_version: str | None) -> tuple[list[str], list[str]]:
-    return NUMERIC, CATEGORICAL
+CONTRACT = RowContract(
+    [FeatureSpec("a", "float"), FeatureSpec("b", "float"), FeatureSpec("c", "categorical")]
+)
+
+
+def _features(_version: str | None) -> RowContract:
+    return CONTRACT
 
 
 def _rows(n: int, version: str, start: int = 0, latency: float = 5.0) -> list[dict]:
@@ -96,32 +106,116 @@ def test_sampling_is_uniform_bounded_and_keeps_exact_latency(tmp_path: Path) -> 
     assert again["prediction_id"].tolist() == window["prediction_id"].tolist()
 
 
-def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
+def test_file_without_a_feature_is_skipped_in_the_log_and_refused_as_a_window_file(
+    tmp_path: Path,
+) -> None:
     rows = _rows(10, "1")
     for row in rows:
         del row["b"]
+    path = _write_jsonl(tmp_path / "log", rows)
+    window, info = read_window(WindowConfig(), tmp_path / "log", _features)
+    assert window.empty and info.rows_in_window == 10
+    assert info.skipped["total"] == 10
+    assert info.skipped["examples"][0]["kind"] == "missing_column"
+    assert info.skipped["examples"][0]["column"] == "b"
+    with pytest.raises(DataValidationError) as err:
+        read_window(WindowConfig(path=str(path), model_version="1"), tmp_path, _features)
+    assert err.value.column == "b" and err.value.source == str(path)
+
+
+def test_a_serving_file_shared_with_another_model_is_read_line_by_line(tmp_path: Path) -> None:
+    # One serving log per day holds every model's lines: another model with other features
+    # wrote first. Its lines must not make this model's lines look like they lack columns.
+    other = [
+        {
+            "prediction_id": f"other-{i}",
+            "timestamp": (T0 + timedelta(seconds=i)).isoformat(),
+            "model_name": "other_model",
+            "model_version": "7",
+            "radius": 1.0,
+            "probability": 0.4,
+            "label": "0",
+            "latency_ms": 2.0,
+        }
+        for i in range(5)
+    ]
+    mine = [{**row, "model_name": "mine"} for row in _rows(12, "1", start=100)]
+    incomplete = {**mine[0], "prediction_id": "no-b", "timestamp": (T0 + timedelta(1)).isoformat()}
+    del incomplete["b"]
+    path = _write_jsonl(tmp_path, [*other, *mine, incomplete])
+    window, info = read_window(WindowConfig(), tmp_path, _features, model_name="mine")
+    assert info.rows_in_window == 13 and len(window) == 12
+    assert window["prediction_id"].tolist() == [row["prediction_id"] for row in mine]
+    assert info.skipped["total"] == 1
+    (example,) = info.skipped["examples"]
+    assert (example["kind"], example["column"], example["line"]) == ("missing_column", "b", 18)
+    with pytest.raises(DataValidationError) as err:
+        read_window(WindowConfig(path=str(path), model_version="1"), tmp_path, _features, "mine")
+    assert err.value.column == "b" and "line 18" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "kind"),
+    [
+        ("a", "twelve", "wrong_type"),
+        ("b", float("inf"), "not_finite"),
+        ("a", 1e308, None),  # no scorable bound in this contract: a valid, extreme value
+        ("probability", 1.7, "bad_probability"),
+        ("probability", None, "bad_probability"),
+        ("timestamp", "yesterday", "bad_timestamp"),
+    ],
+)
+def test_bad_log_rows_are_left_out_and_reported_with_file_and_line(
+    tmp_path: Path, column: str, value: object, kind: str | None
+) -> None:
+    rows = _rows(10, "1")
+    rows[3][column] = value
     path = _write_jsonl(tmp_path, rows)
-    with pytest.raises(DataValidationError) as info:
-        read_window(WindowConfig(), tmp_path, _features)
-    assert info.value.column == "b" and info.value.source == str(path)
+    window, info = read_window(WindowConfig(), tmp_path, _features)
+    if kind is None:
+        assert len(window) == 10 and info.skipped["total"] == 0
+        return
+    assert len(window) == 9 and info.rows_used == 9
+    assert info.skipped["total"] == 1 and info.skipped["by_source"] == {str(path): 1}
+    example = info.skipped["examples"][0]
+    assert (example["kind"], example["column"], example["line"]) == (kind, column, 4)
+    assert str(path) in example["message"]
+    assert window["prediction_probability"].between(0, 1).all()
 
 
-def test_wrong_dtype_names_column_and_value(tmp_path: Path) -> None:
+def test_torn_lines_are_skipped_and_the_next_run_completes(tmp_path: Path) -> None:
+    """Issue 11, case 1: a line cut mid-way by a crash failed every later monitoring run."""
+    path = _write_jsonl(tmp_path, _rows(10, "1"))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 40])  # the last line loses its end and its newline
+    window, info = read_window(WindowConfig(), tmp_path, _features)
+    assert len(window) == 9
+    assert info.skipped["examples"][0]["kind"] == "torn_line"
+    assert info.skipped["examples"][0]["line"] == 10
+    with path.open("a") as handle:  # a later writer starts on a fresh line
+        handle.write("\n" + json.dumps(_rows(1, "1", start=50)[0]) + "\n")
+    window, info = read_window(WindowConfig(), tmp_path, _features)
+    assert len(window) == 10 and info.skipped["total"] == 1
+    assert info.skipped["examples"][0]["line"] == 10
+
+
+def test_window_file_with_a_bad_value_names_file_column_and_row(tmp_path: Path) -> None:
     rows = _rows(10, "1")
     rows[3]["a"] = "twelve"
-    _write_jsonl(tmp_path, rows)
-    with pytest.raises(DataValidationError, match="'twelve'") as info:
-        read_window(WindowConfig(), tmp_path, _features)
-    assert info.value.column == "a"
+    pd.DataFrame(rows).to_csv(tmp_path / "export.csv", index=False)
+    with pytest.raises(DataValidationError, match="'twelve' at row 3") as err:
+        read_window(WindowConfig(path=str(tmp_path / "export.csv")), tmp_path, _features)
+    assert err.value.column == "a" and err.value.source == str(tmp_path / "export.csv")
 
 
-def test_probability_outside_unit_interval_is_refused(tmp_path: Path) -> None:
-    rows = _rows(10, "1")
-    rows[0]["probability"] = 1.7
-    _write_jsonl(tmp_path, rows)
-    with pytest.raises(DataValidationError) as info:
-        read_window(WindowConfig(), tmp_path, _features)
-    assert info.value.column == "probability"
+def test_category_typed_batch_file_is_read(tmp_path: Path) -> None:
+    """Issue 9, case 4: a ``category`` column in a batch file broke every later window."""
+    frame = pd.DataFrame(_rows(30, "1"))
+    frame["c"] = frame["c"].astype("category")
+    frame.to_parquet(tmp_path / "batch-cat.parquet", index=False)
+    window, info = read_window(WindowConfig(), tmp_path, _features)
+    assert len(window) == 30 and info.skipped["total"] == 0
+    assert window["c"].dtype == object and set(window["c"]) == {"x", "y"}
 
 
 def test_file_window_and_unparseable_timestamp(tmp_path: Path) -> None:
@@ -140,9 +234,7 @@ def test_file_window_and_unparseable_timestamp(tmp_path: Path) -> None:
 
 def test_empty_window(tmp_path: Path) -> None:
     _write_jsonl(tmp_path, _rows(10, "1"))
-    window, info = read_window(
-        WindowConfig(since=T0 + timedelta(days=1)), tmp_path, lambda v: ([], [])
-    )
+    window, info = read_window(WindowConfig(since=T0 + timedelta(days=1)), tmp_path, _features)
     assert info.rows_in_window == 0 and window.empty and info.latency == {"n": 0}
 
 
@@ -222,16 +314,6 @@ def test_empty_and_header_only_files(tmp_path: Path) -> None:
     pd.DataFrame(columns=list(_rows(1, "1")[0])).to_csv(tmp_path / "header.csv", index=False)
     window, info = read_window(WindowConfig(path=str(tmp_path / "header.csv")), tmp_path, _features)
     assert window.empty and info.rows_in_window == 0
-
-
-def test_infinite_feature_is_refused(tmp_path: Path) -> None:
-    rows = _rows(10, "1")
-    rows[4]["b"] = float("inf")
-    frame = pd.DataFrame(rows)
-    frame.to_parquet(tmp_path / "batch-x.parquet", index=False)
-    with pytest.raises(DataValidationError, match="infinite") as err:
-        read_window(WindowConfig(), tmp_path, _features)
-    assert err.value.column == "b"
 
 
 def test_thresholds_above_one_only_for_unbounded_tests() -> None:
