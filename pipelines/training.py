@@ -5,36 +5,42 @@ Run it with::
     zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml
 
 The model config file is loaded and validated when the pipeline is compiled, so an unknown key
-or an out-of-range value fails at once, before any step runs.
+or an out-of-range value fails at once, before any step runs. Also at compile time, before ZenML
+looks up its cache, cache entries whose artifacts are missing or damaged are expired (their
+steps run again, ``steps/cache_integrity.py``) and model versions that failed runs left behind
+are removed (``steps/registry/rollback.py``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from zenml import Model, pipeline
+from zenml import pipeline
 from zenml.utils import source_utils
 
 from pipelines.docker_settings import DOCKER_SETTINGS
+from steps.cache_integrity import expire_broken_cache_entries
 from steps.data.ingest_data import ingest_data
 from steps.data.split_data import split_data
 from steps.data.validate_data import validate_data
 from steps.evaluation.evaluate_model import evaluate_model
 from steps.promotion.promote_model import promote_model
 from steps.registry.register_model import register_model
+from steps.registry.rollback import remove_versions_of_failed_runs
 from steps.training.train_model import train_model
 from tabular_classifier.config import (
     config_to_dict,
     load_data_config,
     load_model_config,
+    load_reference_config,
     load_split_config,
     resolve_path,
 )
-from tabular_classifier.data_version import file_md5
+from tabular_classifier.data_version import compile_fingerprint
 from tabular_classifier.promotion import load_promotion_policy
 
 DEFAULT_MODEL_NAME = "tabular_classifier"
+CACHED_STEPS = (ingest_data, validate_data, split_data, train_model, evaluate_model)
 
 
 @pipeline(name="training_pipeline", settings={"docker": DOCKER_SETTINGS})
@@ -44,6 +50,7 @@ def training_pipeline(
     split: dict[str, Any] | None = None,
     model_name: str = DEFAULT_MODEL_NAME,
     promotion: dict[str, Any] | None = None,
+    reference: dict[str, Any] | None = None,
 ) -> None:
     """Train, evaluate and register a binary classifier on a CSV or Parquet table.
 
@@ -55,6 +62,8 @@ def training_pipeline(
         model_name: The ZenML model (and MLflow registered model) the new version belongs to.
         promotion: The promotion policy (``metric``, ``min_accuracy``, ``min_roc_auc``,
             ``min_improvement``); see ``tabular_classifier.promotion.PromotionPolicy``.
+        reference: The monitoring reference sample (``max_rows``, default 100,000;
+            ``seed``, default 0); see ``tabular_classifier.config.ReferenceConfig``.
 
     Raises:
         ConfigError: At compile time, if the model config or the data block is invalid.
@@ -67,14 +76,12 @@ def training_pipeline(
     model_cfg, model_cfg_sha256 = load_model_config(model_config_path)
     split_cfg = load_split_config(split, source="pipeline parameter 'split'")
     policy = load_promotion_policy(promotion, source="pipeline parameter 'promotion'")
+    reference_cfg = load_reference_config(reference, source="pipeline parameter 'reference'")
     data_dict = config_to_dict(data_cfg)
-    data_file = Path(data_cfg.path)
     # Part of ingest_data's cache key: new bytes, or starting to track them with DVC, re-ingest.
-    fingerprint = (
-        f"{file_md5(data_file)}:dvc={data_file.with_name(data_file.name + '.dvc').is_file()}"
-        if data_file.is_file()
-        else None
-    )
+    fingerprint = compile_fingerprint(data_cfg.path)
+    expire_broken_cache_entries([cached.name for cached in CACHED_STEPS])
+    remove_versions_of_failed_runs(model_name)
 
     raw_data, data_version = ingest_data(data_config=data_dict, data_fingerprint=fingerprint)
     feature_schema = validate_data(raw_data=raw_data, data_config=data_dict)
@@ -92,20 +99,22 @@ def training_pipeline(
         model_config=config_to_dict(model_cfg),
         model_config_file=str(model_config_path),
         model_config_sha256=model_cfg_sha256,
+        na_values=list(data_cfg.na_values),
+        split_config=config_to_dict(split_cfg),
     )
-    report, reference = evaluate_model(classifier=classifier, train_split=train, test_split=test)
-    registration = register_model.with_options(
-        model=Model(
-            name=model_name,
-            description="PyTorch MLP binary classifier for tabular data",
-            tags=["pytorch", "tabular", "binary-classification"],
-        )
-    )(
+    report, reference_data = evaluate_model(
+        classifier=classifier,
+        train_split=train,
+        test_split=test,
+        reference_config=config_to_dict(reference_cfg),
+    )
+    registration = register_model(
         classifier=classifier,
         evaluation_report=report,
-        reference_data=reference,
+        reference_data=reference_data,
         data_version=data_version,
         feature_schema=feature_schema,
+        model_name=model_name,
     )
     promote_model(
         registration=registration,

@@ -5,3 +5,4 @@ materializers, so every step's outputs are stored without pickle.
 """
 
 import materializers  # noqa: F401  (registers the custom materializers)
+import steps.noise  # noqa: F401  (drops three library warnings about nothing wrong here)

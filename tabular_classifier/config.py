@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tabular_classifier.errors import ConfigError, DataValidationError
 
@@ -129,23 +137,31 @@ class DataConfig(BaseModel):
 
 
 class SplitConfig(BaseModel):
-    """Fractions of the whole table held out for validation and test.
+    """How rows are assigned to the train, validation and test splits.
 
-    Both fractions are of the full table: with the defaults, 60 % trains, 20 % validates and
+    Each row's split follows from a hash of its key alone (see
+    ``tabular_classifier.data.assign_splits``), so a row stays in the same split across model
+    versions, model seeds and data growth, and duplicated rows never straddle two splits. Both
+    fractions are of the full table: with the defaults, about 60 % trains, 20 % validates and
     20 % tests.
 
     Attributes:
         test_size: Fraction of rows in the test split, in (0, 0.5).
         val_size: Fraction of rows in the validation split, in (0, 0.5); ``test_size + val_size``
             must stay below 0.8 so that at least 20 % of the rows train the model.
-        random_state: Seed of the stratified shuffles.
+        random_state: Salt of the row hash, >= 0: changing it reshuffles every row (and leaves
+            few rows that an earlier version's test split and this one's share, which limits
+            promotion's comparison set: see ``tabular_classifier.promotion``).
+        key_columns: Columns identifying a row (an ID column); None hashes the row's features
+            and target, so identical rows share a split.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     test_size: float = Field(default=0.2, gt=0.0, lt=0.5)
     val_size: float = Field(default=0.2, gt=0.0, lt=0.5)
-    random_state: int = 42
+    random_state: int = Field(default=42, ge=0)
+    key_columns: list[str] | None = Field(default=None, min_length=1)
 
     @field_validator("val_size")
     @classmethod
@@ -154,6 +170,82 @@ class SplitConfig(BaseModel):
         if test_size is not None and test_size + value >= 0.8:
             raise ValueError(f"test_size + val_size must be below 0.8, got {test_size + value}")
         return value
+
+
+REFERENCE_MAX_ROWS = 100_000
+"""Default size of the monitoring reference sample (:class:`ReferenceConfig`)."""
+
+
+class ReferenceConfig(BaseModel):
+    """How the monitoring reference (the ``reference_data`` artifact) samples the training split.
+
+    Drift detection compares a window of predictions with this reference. A seeded uniform
+    sample of ``max_rows`` rows (without replacement) stands in for the training split:
+
+    - Evidently picks its default test by the reference's size (``_get_default_stattest`` in
+      ``evidently/legacy/calculations/stattests/registry.py``, 0.7.23): up to 1000 rows K-S /
+      chi-square p-values, above 1000 the normed Wasserstein distance / Jensen-Shannon, drift
+      at >= 0.1. ``max_rows`` must therefore exceed 1000, so sampling never changes the test.
+    - Sampling error of 100,000 rows: by the Dvoretzky-Kiefer-Wolfowitz inequality with
+      Massart's constant (Massart 1990, Ann. Probab. 18(3)), the sample's empirical CDF is
+      within sqrt(ln(2/0.05) / (2 * 100000)) = 0.0043 of the split's everywhere with 95 %
+      probability. Measured on 600,000-row splits (``benchmarks/reference_sample.py``, 20
+      seeds): K-S distance sample/split 0.0023-0.0025 on average, normed Wasserstein
+      0.0035-0.0043, 25 times below Evidently's 0.1 threshold; a 5,000-row window's drift
+      score moved by at most 0.013, less than the window's own noise (0.012-0.018 unshifted),
+      and its verdict changed only for a score within 0.005 of the threshold (2 of 240). A
+      p-value test's effective size n*m/(n+m) stays within 10 % of the window's m for windows
+      up to 10,000 rows.
+    - Cost: the whole split made a 151 MB artifact at 1M rows (issue 16) and was scored in
+      full; 100,000 rows bound both, whatever the table's size.
+
+    Attributes:
+        max_rows: The most rows kept, 1001 to 10,000,000; splits no larger are kept whole.
+        seed: Seed of the sample (numpy ``default_rng``), >= 0.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    max_rows: int = Field(default=REFERENCE_MAX_ROWS, gt=1000, le=10_000_000)
+    seed: int = Field(default=0, ge=0)
+
+
+class ThresholdRule(BaseModel):
+    """A decision threshold chosen on the validation split (``tabular_classifier.calibration``).
+
+    Attributes:
+        rule: ``max_f1`` (the threshold of highest F1), ``youden`` (highest TPR - FPR, Youden
+            1950), ``min_recall`` (the highest threshold whose recall reaches ``value``: the
+            most precise model that finds that share of positives), ``min_precision`` (the
+            lowest threshold whose precision reaches ``value``), or ``cost`` (the lowest total
+            ``false_positive_cost * FP + false_negative_cost * FN``).
+        value: The recall or precision to reach, in (0, 1); only for ``min_recall`` and
+            ``min_precision``.
+        false_positive_cost: Cost of one false positive, > 0; only for ``cost``.
+        false_negative_cost: Cost of one false negative, > 0; only for ``cost``.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    rule: Literal["max_f1", "youden", "min_recall", "min_precision", "cost"]
+    value: float | None = Field(default=None, gt=0.0, lt=1.0)
+    false_positive_cost: float | None = Field(default=None, gt=0.0)
+    false_negative_cost: float | None = Field(default=None, gt=0.0)
+
+    @model_validator(mode="after")
+    def _arguments_match_the_rule(self) -> "ThresholdRule":
+        needs_value = self.rule in ("min_recall", "min_precision")
+        if needs_value != (self.value is not None):
+            raise ValueError(f"rule '{self.rule}' {'needs' if needs_value else 'takes no'} 'value'")
+        costs = (self.false_positive_cost, self.false_negative_cost)
+        if (self.rule == "cost") != all(c is not None for c in costs) or (
+            self.rule != "cost" and any(c is not None for c in costs)
+        ):
+            raise ValueError(
+                "rule 'cost' needs both false_positive_cost and false_negative_cost, and "
+                "other rules take neither"
+            )
+        return self
 
 
 class ModelConfig(BaseModel):
@@ -176,8 +268,18 @@ class ModelConfig(BaseModel):
             stops, 0 to 1000; 0 turns early stopping off.
         class_weighting: ``"balanced"`` sets BCEWithLogitsLoss ``pos_weight = n_neg / n_pos``
             computed on the training split; ``"none"`` weights both classes equally.
-        decision_threshold: Probability at or above which a row is predicted positive, in (0, 1).
+        decision_threshold: Probability at or above which a row is predicted positive: a
+            number in (0, 1), or a :class:`ThresholdRule` chosen on the validation split. The
+            value used is stored in the bundle and applied by every entry point.
+        temperature_scaling: Fit a temperature on the validation split's logits (Guo et al.
+            2017, "On Calibration of Modern Neural Networks") and divide every logit by it, so
+            that probabilities are calibrated; ranking metrics (ROC AUC) do not change.
         seed: Seed of every random generator used by training, >= 0.
+        val_auc_every: Compute the validation ROC AUC every this many epochs (epochs ``k``,
+            ``2k``, ...), 1 to 10000; default 1, every epoch. The validation loss, which early
+            stopping uses, is computed every epoch regardless. The AUC sorts the whole
+            validation split (O(n log n)), so on large splits a sparser interval saves time;
+            the best epoch's AUC is always computed for the bundle.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -193,8 +295,22 @@ class ModelConfig(BaseModel):
     epochs: int = Field(ge=1, le=10000)
     early_stopping_patience: int = Field(ge=0, le=1000)
     class_weighting: Literal["none", "balanced"] = "none"
-    decision_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    decision_threshold: Annotated[float, Field(gt=0.0, lt=1.0)] | ThresholdRule = 0.5
+    temperature_scaling: bool = False
     seed: int = Field(default=42, ge=0)
+    val_auc_every: int = Field(default=1, ge=1, le=10000)
+
+    def mlflow_params(self) -> dict[str, str | int | float | bool]:
+        """The config as flat MLflow params (lists and rules as text; no description)."""
+        params: dict[str, str | int | float | bool] = {}
+        for key, value in self.model_dump(mode="json", exclude={"description"}).items():
+            if isinstance(value, list):
+                params[key] = ",".join(str(v) for v in value)
+            elif isinstance(value, dict):
+                params[key] = ",".join(f"{k}={v}" for k, v in value.items() if v is not None)
+            else:
+                params[key] = value
+        return params
 
 
 class _ConfigLoader(yaml.SafeLoader):
@@ -212,9 +328,17 @@ _ConfigLoader.add_implicit_resolver(
 )
 
 
+_UNION_MEMBER = re.compile(r"\[|^constrained-|^ThresholdRule$")
+
+
 def _config_error(source: str, error: ValidationError) -> ConfigError:
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or None
+    errors = error.errors()
+    # A union (decision_threshold: number or rule) fails once per member; the member of the
+    # value's own type has the useful message, not "Input should be a valid number".
+    first = next((e for e in errors if not str(e["type"]).endswith("_type")), errors[0])
+    # Pydantic names union members in the location ("function-after[...]", "constrained-float").
+    loc = [str(part) for part in first["loc"] if not _UNION_MEMBER.search(str(part))]
+    key = ".".join(loc) or None
     return ConfigError(source, key, first["msg"])
 
 
@@ -297,6 +421,20 @@ def load_split_config(raw: Mapping[str, Any] | None, source: str = "<inline>") -
     """
     try:
         return SplitConfig.model_validate(dict(raw or {}))
+    except ValidationError as exc:
+        raise _config_error(source, exc) from exc
+
+
+def load_reference_config(
+    raw: Mapping[str, Any] | None, source: str = "<inline>"
+) -> ReferenceConfig:
+    """Validate a monitoring-reference block (``max_rows``, ``seed``); None gives the defaults.
+
+    Raises:
+        ConfigError: Naming ``source`` and the offending key.
+    """
+    try:
+        return ReferenceConfig.model_validate(dict(raw or {}))
     except ValidationError as exc:
         raise _config_error(source, exc) from exc
 

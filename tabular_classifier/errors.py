@@ -60,23 +60,30 @@ class ConfigError(ValueError):
 
 
 class InputValidationError(ValueError):
-    """A frame sent for prediction does not satisfy the model's input contract.
+    """Rows sent for prediction break the model's row contract (``tabular_classifier.contract``).
 
-    Serving layers should map this error to a client error (HTTP 4xx), never to a 500.
+    Serving layers map this error to a client error (HTTP 4xx), never to a 500.
 
     Attributes:
-        column: The offending column, or None when the problem concerns the whole frame.
-        row: The index label of the offending row, or None when not row-specific.
+        column: The offending column, or None when the problem concerns the whole batch.
+        row: The offending row (index label, or position for JSON rows), or None when not
+            row-specific.
+        kind: Why, as a ``tabular_classifier.contract.ErrorKind`` value (``"wrong_type"``,
+            ``"missing_column"``, ...); ``"invalid"`` when not classified.
     """
 
-    def __init__(self, message: str, column: str | None = None, row: object = None) -> None:
+    def __init__(
+        self, message: str, column: str | None = None, row: object = None, kind: str = "invalid"
+    ) -> None:
         """Build the error.
 
         Args:
             message: The full, human-readable description of the problem.
             column: The offending column, if any.
-            row: The index label of the offending row, if any.
+            row: The offending row, if any.
+            kind: The kind of refusal (see the attribute).
         """
         self.column = column
         self.row = row
+        self.kind = str(kind)
         super().__init__(message)

@@ -3,6 +3,7 @@
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -104,6 +105,21 @@ class MLPClassifier(nn.Module):
             activation=architecture["activation"],
             dropout=architecture["dropout"],
         )
+
+    def linear_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The linear layers' parameters, input to output, as float64 numpy copies.
+
+        Returns:
+            (weight of shape (out, in), bias of shape (out,)) per ``nn.Linear``.
+        """
+        return [
+            (
+                module.weight.detach().double().cpu().numpy(),
+                module.bias.detach().double().cpu().numpy(),
+            )
+            for module in self.layers
+            if isinstance(module, nn.Linear)
+        ]
 
     def n_parameters(self) -> int:
         """Return the number of trainable parameters (weights and biases)."""

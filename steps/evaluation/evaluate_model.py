@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import mlflow
 import pandas as pd
@@ -14,7 +14,13 @@ from zenml.logger import get_logger
 
 from steps.caching import ML_CODE
 from steps.tracking import record_failure
-from tabular_classifier.evaluation import EvaluationReport, evaluate, reference_predictions
+from tabular_classifier.config import ReferenceConfig
+from tabular_classifier.evaluation import (
+    EvaluationReport,
+    evaluate,
+    reference_predictions,
+    reference_sampling_metadata,
+)
 from tabular_classifier.predictor import ModelBundle, Predictor
 
 logger = get_logger(__name__)
@@ -22,39 +28,82 @@ logger = get_logger(__name__)
 
 @step(experiment_tracker=True, cache_policy=ML_CODE)
 def evaluate_model(
-    classifier: ModelBundle, train_split: pd.DataFrame, test_split: pd.DataFrame
+    classifier: ModelBundle,
+    train_split: pd.DataFrame,
+    test_split: pd.DataFrame,
+    reference_config: dict[str, Any] | None = None,
 ) -> tuple[
     Annotated[EvaluationReport, "evaluation_report"],
     Annotated[pd.DataFrame, "reference_data"],
 ]:
     """Evaluate on the test split and build the monitoring reference from the training split.
 
+    The reference is a seeded uniform sample of at most ``reference_config["max_rows"]``
+    training rows (default 100,000; ``tabular_classifier.config.ReferenceConfig`` says why).
+    How it was sampled (``rows_in_split``, ``rows_kept``, ``max_rows``, ``seed``, ``method``)
+    is logged as the ``reference_sampling`` metadata of the ``reference_data`` artifact.
+
     Logs to MLflow: ``test_accuracy``, ``test_roc_auc``, ``test_precision``, ``test_recall``,
-    ``test_f1_score``; ``confusion_matrix.png``, ``roc_curve.png``,
-    ``precision_recall_curve.png``; ``classification_report.txt`` and ``.json``.
+    ``test_f1_score``, ``test_pr_auc``, ``test_brier``, and the logistic-regression baseline's
+    as ``baseline_test_*``; ``confusion_matrix.png``, ``roc_curve.png``,
+    ``precision_recall_curve.png``, ``reliability_diagram.png``; ``classification_report.txt``
+    and ``.json`` and ``evaluation_report.json`` (the whole report, curves thinned to
+    ``metrics.MAX_CURVE_POINTS``; the one place the step logs it to MLflow), under
+    ``evaluation/``. A degenerate model (one class for nearly every test row, or recall or
+    precision 0) is logged as a warning and tagged ``degenerate``; promotion refuses it.
 
     Args:
         classifier: The trained classifier.
         train_split: Training rows; becomes the reference data for drift monitoring.
         test_split: Held-out rows never seen in training or early stopping.
+        reference_config: A ``ReferenceConfig`` as a dict (``max_rows``, ``seed``); None
+            uses its defaults.
 
     Returns:
-        The evaluation report, and the reference data: training features, target,
-        ``prediction_probability`` and ``prediction_label`` (shape (n_train, n_features + 3)).
+        The evaluation report, and the reference data: the sampled training rows' features,
+        target, ``prediction_probability`` and ``prediction_label`` (shape
+        (min(n_train, max_rows), n_features + 3)).
     """
     with record_failure("evaluate_model"):
         predictor = Predictor(classifier)
         schema = classifier.schema
-        report = evaluate(predictor, test_split, schema)
-        reference = reference_predictions(predictor, train_split, schema)
+        report = evaluate(predictor, test_split, schema, train=train_split)
+        sampling = ReferenceConfig.model_validate(reference_config or {})
+        reference = reference_predictions(predictor, train_split, schema, sampling)
+        sampling_metadata = reference_sampling_metadata(len(train_split), sampling)
+        log_metadata(
+            metadata={"reference_sampling": sampling_metadata},
+            artifact_name="reference_data",
+            infer_artifact=True,
+        )
+        logger.info(
+            "Monitoring reference: %d of %d training rows (seed %d)",
+            sampling_metadata["rows_kept"],
+            sampling_metadata["rows_in_split"],
+            sampling.seed,
+        )
         mlflow.log_metrics(report.metrics)
+        if report.baseline:
+            mlflow.log_metrics(
+                {f"baseline_{key}": value for key, value in report.baseline["metrics"].items()}
+            )
+        if report.degenerate:
+            logger.warning("Degenerate model: %s; it will not be promoted", report.degenerate)
+            mlflow.set_tag("degenerate", report.degenerate)
         _log_report_files(report)
         log_metadata(metadata=dict(report.metrics))
         logger.info(
-            "Test metrics on %d rows: %s",
+            "Test metrics on %d rows at threshold %.4g: %s",
             report.n_rows,
+            report.threshold,
             ", ".join(f"{k}={v:.4f}" for k, v in report.metrics.items()),
         )
+        if report.baseline:
+            logger.info(
+                "Baseline (%s) on the same rows: %s",
+                report.baseline["model"],
+                ", ".join(f"{k}={v:.4f}" for k, v in report.baseline["metrics"].items()),
+            )
         return report, reference
 
 

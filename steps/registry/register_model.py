@@ -1,11 +1,16 @@
 """Registration step: the only step that creates a model version.
 
-The ZenML model is configured on this step alone (not on the pipeline), so ZenML creates the
-model version only once ingestion, validation, training and evaluation have all succeeded: a
-failed run never leaves a model version behind. The step then logs the classifier to MLflow as
-a pyfunc model (models-from-code, no pickle), registers it in the stack's model registry, and
-links the run's artifacts to the ZenML model version. If any of that fails, what was created
-is deleted again before the error propagates.
+The step creates the ZenML model version itself, and only after it has loaded its inputs and
+checked them against the model's data contract; it then logs the classifier to MLflow as a
+pyfunc model (models-from-code, no pickle), registers it in the stack's model registry, and
+links the run and its artifacts to the ZenML model version. If any of that fails, what was
+created is deleted again before the error propagates, so a failed run keeps no model version.
+
+The ZenML model is deliberately not configured as the step's ``model``: ZenML would then create
+the version when the step run is created, before anything of the step has run, and keep it
+empty when the step failed to start (its inputs could not be loaded, its output folder could not
+be made, the MLflow tracker could not be reached). For the same reason the inputs are taken
+unmaterialized and loaded inside the step.
 """
 
 from __future__ import annotations
@@ -16,19 +21,26 @@ import mlflow
 import pandas as pd
 from mlflow.models.model import ModelInfo
 from zenml import get_step_context, log_metadata, step
+from zenml.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 from zenml.client import Client
+from zenml.exceptions import EntityExistsError
 from zenml.logger import get_logger
 from zenml.model.utils import link_artifact_version_to_model_version
 from zenml.model_registries.base_model_registry import ModelRegistryModelMetadata
+from zenml.models import ModelVersionPipelineRunRequest
 
 from serving.mlflow_model import log_pyfunc_model
 from steps.caching import NEVER_CACHE
+from steps.registry.rollback import undo_registration
 from steps.tracking import record_failure
 from tabular_classifier.data_version import resolve_git_commit
 from tabular_classifier.evaluation import EvaluationReport
 from tabular_classifier.predictor import ModelBundle
 
 logger = get_logger(__name__)
+
+MODEL_DESCRIPTION = "PyTorch MLP binary classifier for tabular data"
+MODEL_TAGS = ["pytorch", "tabular", "binary-classification"]
 
 
 @step(
@@ -37,41 +49,53 @@ logger = get_logger(__name__)
     cache_policy=NEVER_CACHE,
 )
 def register_model(
-    classifier: ModelBundle,
-    evaluation_report: EvaluationReport,
-    reference_data: pd.DataFrame,
-    data_version: dict[str, Any],
-    feature_schema: dict[str, Any],
+    classifier: UnmaterializedArtifact,
+    evaluation_report: UnmaterializedArtifact,
+    reference_data: UnmaterializedArtifact,
+    data_version: UnmaterializedArtifact,
+    feature_schema: UnmaterializedArtifact,
+    model_name: str,
 ) -> Annotated[dict[str, Any], "registration"]:
     """Create the model version: MLflow model + registry entry + ZenML model version links.
 
+    Every input is loaded here (see the module docstring), each with its own materializer.
+
     Args:
-        classifier: The trained classifier.
-        evaluation_report: Its test-set evaluation.
-        reference_data: The monitoring reference (training features + predictions).
-        data_version: The data version the classifier was trained on.
-        feature_schema: The data contract.
+        classifier: The trained classifier (a ``ModelBundle``).
+        evaluation_report: Its test-set evaluation (an ``EvaluationReport``).
+        reference_data: The monitoring reference, training features + predictions (a
+            ``pd.DataFrame``); loaded to check that it can be, and linked to the version.
+        data_version: The data version the classifier was trained on (a dict).
+        feature_schema: The data contract (a dict).
+        model_name: The ZenML model (and registered model) the new version belongs to; created
+            if it does not exist.
 
     Returns:
         ``{"zenml_model", "zenml_model_version", "mlflow_model_uri", "mlflow_run_id",
         "registered_model", "registered_version"}``.
 
     Raises:
-        RuntimeError: If the step has no ZenML model configured, or registration fails (the
-            partial model version is deleted first).
+        RuntimeError: If an input cannot be loaded, the data contract differs from the model's,
+            or registration fails (the new model version is deleted first).
     """
     with record_failure("register_model"):
         context = get_step_context()
-        model_version = context.model_version
-        if model_version is None:
-            raise RuntimeError("register_model needs a ZenML model: configure `model:` on it")
-        version_name = str(model_version.number)
         registry = Client().active_stack.model_registry
+        bundle: ModelBundle = _load(classifier, "classifier")
+        report: EvaluationReport = _load(evaluation_report, "evaluation_report")
+        # Monitoring reads the reference from the version: one that cannot be loaded must not
+        # be registered.
+        reference: pd.DataFrame = _load(reference_data, "reference_data")
+        lineage: dict[str, Any] = _load(data_version, "data_version")
+        schema: dict[str, Any] = _load(feature_schema, "feature_schema")
+        logger.info("Inputs loaded; reference data: %d rows", len(reference))
+        _check_same_data_contract(model_name, schema)
+        model_version = _new_model_version(model_name, context.pipeline_run)
+        version_name = str(model_version.number)
         registered_version = None
         try:
-            _check_same_data_contract(model_version, feature_schema)
-            _log_run_context(classifier, data_version)
-            model_info = log_pyfunc_model(classifier, evaluation_report, version_name)
+            _log_run_context(bundle, lineage)
+            model_info = log_pyfunc_model(bundle, report, version_name)
             run = mlflow.active_run()
             run_id = run.info.run_id if run else ""
             if registry is not None:
@@ -79,8 +103,7 @@ def register_model(
                     registry,
                     name=model_version.model.name,
                     model_info=model_info,
-                    description=f"ZenML model version {version_name} "
-                    f"({classifier.model_config.name})",
+                    description=f"ZenML model version {version_name} ({bundle.model_config.name})",
                     metadata=ModelRegistryModelMetadata.model_validate(
                         {
                             "zenml_version": Client().zen_store.get_store_info().version,
@@ -89,7 +112,7 @@ def register_model(
                             "zenml_pipeline_run_uuid": str(context.pipeline_run.id),
                             "zenml_step_name": context.step_run.name,
                             "zenml_model_version": version_name,
-                            "model_config_name": classifier.model_config.name,
+                            "model_config_name": bundle.model_config.name,
                             "mlflow_run_id": run_id,
                         }
                     ),
@@ -107,32 +130,34 @@ def register_model(
             }
             log_metadata(
                 metadata={
-                    **evaluation_report.metrics,
+                    **report.metrics,
                     "registration": registration,
-                    "model_config_name": classifier.model_config.name,
-                    "model_config_file": str(classifier.extra.get("model_config_file", "")),
-                    "model_config_sha256": str(classifier.extra.get("model_config_sha256", "")),
-                    "data_version": data_version,
-                    "feature_schema": feature_schema,
-                    "decision_threshold": classifier.decision_threshold,
+                    "model_config_name": bundle.model_config.name,
+                    "model_config_file": str(bundle.extra.get("model_config_file", "")),
+                    "model_config_sha256": str(bundle.extra.get("model_config_sha256", "")),
+                    "data_version": lineage,
+                    "feature_schema": schema,
+                    "decision_threshold": bundle.decision_threshold,
                 },
-                infer_model=True,
+                model_version_id=model_version.id,
             )
             # Also on this run when training came from ZenML's cache, so that every MLflow
             # run behind a registered version shows the numbers it was registered on.
-            mlflow.log_metrics(evaluation_report.metrics)
+            mlflow.log_metrics(report.metrics)
             mlflow.set_tags(
                 {
-                    "model_config.name": classifier.model_config.name,
-                    "model_config.sha256": str(classifier.extra.get("model_config_sha256", "")),
-                    "data.md5": str(data_version.get("md5", "")),
+                    "model_config.name": bundle.model_config.name,
+                    "model_config.sha256": str(bundle.extra.get("model_config_sha256", "")),
+                    "data.md5": str(lineage.get("md5", "")),
                     "zenml.model": model_version.model.name,
                     "zenml.model_version": version_name,
                     "registered_version": registration["registered_version"],
                 }
             )
-        except Exception:
-            _undo_registration(registry, model_version, registered_version)
+        except BaseException:
+            undo_registration(
+                model_version, registered_version.version if registered_version else None
+            )
             raise
         logger.info(
             "Registered %s version %s (MLflow registry version %s)",
@@ -184,21 +209,20 @@ def _register_version(
     return registry.get_model_version(name=name, version=str(created.version))
 
 
-def _check_same_data_contract(model_version: Any, feature_schema: dict[str, Any]) -> None:
+def _check_same_data_contract(model_name: str, feature_schema: dict[str, Any]) -> None:
     """Refuse to add a version trained on another data contract to an existing model.
 
     Raises:
-        RuntimeError: If the model's latest other version has a different target, positive
-            label or feature set.
+        RuntimeError: If the model's latest version that records one has a different target,
+            positive label or feature set.
     """
-    others = [
-        v
-        for v in Client()
-        .list_model_versions(model_version.model.id, sort_by="desc:number", size=5)
-        .items
-        if v.id != model_version.id
-    ]
-    for other in others:
+    client = Client()
+    models = client.list_models(name=model_name).items
+    if not models:
+        return
+    for other in client.list_model_versions(
+        model=models[0].id, sort_by="desc:number", size=5, hydrate=True
+    ).items:
         previous = other.run_metadata.get("feature_schema")
         if not isinstance(previous, dict):
             continue
@@ -206,18 +230,35 @@ def _check_same_data_contract(model_version: Any, feature_schema: dict[str, Any]
         changed = [k for k in keys if previous.get(k) != feature_schema.get(k)]
         if changed:
             raise RuntimeError(
-                f"model '{model_version.model.name}' version {other.number} was trained on a "
-                f"different data contract ({', '.join(changed)} differ); give this data its "
-                "own `model_name` (and experiment name) in the run config"
+                f"model '{model_name}' version {other.number} was trained on a different data "
+                f"contract ({', '.join(changed)} differ); give this data its own `model_name` "
+                "(and experiment name) in the run config"
             )
         return
 
 
+def _new_model_version(model_name: str, pipeline_run: Any) -> Any:
+    """Create the next version of ``model_name`` (and the model if needed), linked to the run."""
+    client = Client()
+    if not client.list_models(name=model_name).items:
+        try:
+            client.create_model(name=model_name, description=MODEL_DESCRIPTION, tags=MODEL_TAGS)
+        except EntityExistsError:
+            pass  # another run created it meanwhile
+    version = client.create_model_version(
+        model_name, description=f"Trained by pipeline run {pipeline_run.name}"
+    )
+    client.zen_store.create_model_version_pipeline_run_link(
+        ModelVersionPipelineRunRequest(model_version=version.id, pipeline_run=pipeline_run.id)
+    )
+    return version
+
+
 def _log_run_context(classifier: ModelBundle, data_version: dict[str, Any]) -> None:
     """Params and lineage tags on this MLflow run, also when training came from the cache."""
-    params = classifier.model_config.model_dump(mode="json")
-    params.pop("description", None)
-    params["hidden_sizes"] = ",".join(str(h) for h in classifier.model_config.hidden_sizes)
+    # The same values train_model logged (MLflow refuses a param logged twice with another
+    # value, and a cached train_model logged nothing in this run).
+    params: dict[str, Any] = dict(classifier.model_config.mlflow_params())
     params["n_features_out"] = classifier.preprocessor.n_features_out
     params["model_config_file"] = str(classifier.extra.get("model_config_file", ""))
     mlflow.log_params(params)
@@ -233,16 +274,18 @@ def _log_run_context(classifier: ModelBundle, data_version: dict[str, Any]) -> N
     )
 
 
-def _undo_registration(registry: Any, model_version: Any, registered_version: Any) -> None:
-    if registry is not None and registered_version is not None:
-        try:
-            registry.delete_model_version(
-                name=registered_version.registered_model.name,
-                version=registered_version.version,
-            )
-        except Exception as exc:  # noqa: BLE001 - the original error matters more
-            logger.error("Could not delete registry version after failure: %s", exc)
+def _load(artifact: UnmaterializedArtifact, name: str) -> Any:
+    """Load an input artifact with its own materializer.
+
+    Raises:
+        RuntimeError: Naming the input, its artifact version and URI, if it cannot be loaded.
+    """
     try:
-        Client().delete_model_version(model_version.id)
-    except Exception as exc:  # noqa: BLE001 - the original error matters more
-        logger.error("Could not delete ZenML model version after failure: %s", exc)
+        return artifact.load()
+    except Exception as exc:
+        raise RuntimeError(
+            f"input `{name}` (artifact version {artifact.id}, {artifact.uri}) cannot be loaded "
+            f"({type(exc).__name__}: {exc}); no model version was kept. Run the same command "
+            "again: the training run checks ZenML's cache first and runs the step that "
+            "produced it again"
+        ) from exc

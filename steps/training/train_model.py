@@ -11,26 +11,29 @@ from zenml.logger import get_logger
 
 from steps.caching import ML_CODE
 from steps.tracking import record_failure
-from tabular_classifier.config import ModelConfig
-from tabular_classifier.data import FeatureSchema, encode_target
-from tabular_classifier.features import FittedPreprocessor
+from tabular_classifier.config import ModelConfig, SplitConfig
+from tabular_classifier.data import FeatureSchema
 from tabular_classifier.predictor import ModelBundle
-from tabular_classifier.training import EpochRecord, train_classifier
+from tabular_classifier.training import EpochRecord, fit_bundle
 
 logger = get_logger(__name__)
 
 
 def _log_epoch(record: EpochRecord) -> None:
-    mlflow.log_metrics(
-        {
-            "train_loss": record.train_loss,
-            "train_accuracy": record.train_accuracy,
-            "val_loss": record.val_loss,
-            "val_accuracy": record.val_accuracy,
-            "val_roc_auc": record.val_roc_auc,
-        },
-        step=record.epoch,
-    )
+    """Log one epoch's metrics to the active MLflow run, at ``step=record.epoch``.
+
+    ``val_roc_auc`` is logged only on the epochs that computed it (every
+    ``ModelConfig.val_auc_every``-th), so its MLflow series has no placeholder points.
+    """
+    metrics = {
+        "train_loss": record.train_loss,
+        "train_accuracy": record.train_accuracy,
+        "val_loss": record.val_loss,
+        "val_accuracy": record.val_accuracy,
+    }
+    if record.val_roc_auc is not None:
+        metrics["val_roc_auc"] = record.val_roc_auc
+    mlflow.log_metrics(metrics, step=record.epoch)
 
 
 @step(experiment_tracker=True, cache_policy=ML_CODE)
@@ -42,12 +45,14 @@ def train_model(
     model_config: dict[str, Any],
     model_config_file: str,
     model_config_sha256: str,
+    na_values: list[str] | None = None,
+    split_config: dict[str, Any] | None = None,
 ) -> Annotated[ModelBundle, "classifier"]:
     """Fit the preprocessor on the training split only, then train the classifier.
 
     Logs to MLflow: every hyperparameter as a param (``batch_size``, ``learning_rate``, ...),
-    ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy`` and ``val_roc_auc``
-    per epoch, and the config file name and SHA-256 as tags.
+    ``train_loss``, ``train_accuracy``, ``val_loss`` and ``val_accuracy`` per epoch,
+    ``val_roc_auc`` every ``val_auc_every`` epochs, and the config file name and SHA-256 as tags.
 
     Args:
         train_split: Training rows, shape (n_train, n_columns).
@@ -57,26 +62,21 @@ def train_model(
         model_config: A validated ``ModelConfig`` as a dict.
         model_config_file: Path of the model config YAML, for lineage.
         model_config_sha256: SHA-256 of that file's bytes.
+        na_values: The data config's ``na_values``, recorded in the row contract for readers
+            of CSV inputs.
+        split_config: The ``SplitConfig`` the splits came from, as a dict; stored in the
+            bundle's ``extra["split"]`` so that promotion can tell which rows this model never
+            trained on.
 
     Returns:
-        The trained classifier: weights of the best validation-loss epoch, the fitted
-        preprocessing, the schema, the config and the best epoch's validation metrics.
+        The trained classifier (``tabular_classifier.training.fit_bundle``): weights of the
+        best validation-loss epoch, the fitted preprocessing, the schema, the row contract,
+        the config and the best epoch's validation metrics.
     """
     with record_failure("train_model"):
         cfg = ModelConfig.model_validate(model_config)
         schema = FeatureSchema.from_dict(feature_schema)
-        preprocessor = FittedPreprocessor.fit(train_split, schema)
-        x_train = preprocessor.transform(train_split[schema.feature_columns])
-        x_val = preprocessor.transform(validation_split[schema.feature_columns])
-        y_train = encode_target(train_split[schema.target], schema)
-        y_val = encode_target(validation_split[schema.target], schema)
-
-        params = cfg.model_dump(mode="json")
-        params.pop("description", None)
-        params["hidden_sizes"] = ",".join(str(h) for h in cfg.hidden_sizes)
-        params["n_features_out"] = preprocessor.n_features_out
-        params["model_config_file"] = model_config_file
-        mlflow.log_params(params)
+        mlflow.log_params({**cfg.mlflow_params(), "model_config_file": model_config_file})
         mlflow.set_tags(
             {
                 "model_config.name": cfg.name,
@@ -87,41 +87,50 @@ def train_model(
             }
         )
         logger.info(
-            "Training %s on %d rows (%d features after preprocessing), validating on %d rows",
+            "Training %s on %d rows, validating on %d rows",
             cfg.name,
-            len(x_train),
-            preprocessor.n_features_out,
-            len(x_val),
+            len(train_split),
+            len(validation_split),
         )
-        result = train_classifier(cfg, x_train, y_train, x_val, y_val, on_epoch=_log_epoch)
-        best = result.history[result.best_epoch - 1]
-        val_metrics = {
-            "val_loss": best.val_loss,
-            "val_accuracy": best.val_accuracy,
-            "val_roc_auc": best.val_roc_auc,
-        }
+        bundle, result = fit_bundle(
+            cfg,
+            schema,
+            train_split,
+            validation_split,
+            na_values=na_values or [],
+            on_epoch=_log_epoch,
+            extra={
+                "model_config_file": model_config_file,
+                "model_config_sha256": model_config_sha256,
+                "data_version": data_version,
+                "split": split_config or SplitConfig().model_dump(),
+            },
+        )
+        best_val_loss = result.history[result.best_epoch - 1].val_loss
+        mlflow.log_params(
+            {
+                "n_features_out": bundle.preprocessor.n_features_out,
+                "epochs_run": len(result.history),
+                "stopped_early": result.stopped_early,
+                "best_epoch": result.best_epoch,
+                "best_val_loss": best_val_loss,
+                "chosen_decision_threshold": bundle.decision_threshold,
+                "temperature": bundle.temperature,
+            }
+        )
         mlflow.log_metrics({"best_epoch": result.best_epoch, "training_seconds": result.seconds})
         log_metadata(
             metadata={
                 "best_epoch": result.best_epoch,
                 "epochs_run": len(result.history),
                 "stopped_early": result.stopped_early,
+                "best_val_loss": best_val_loss,
                 "training_seconds": result.seconds,
-                **val_metrics,
+                "decision_threshold": bundle.decision_threshold,
+                "threshold_rule": bundle.threshold_rule or "fixed",
+                "temperature": bundle.temperature,
+                "feature_types": {spec.name: spec.type for spec in bundle.contract.features},
+                **bundle.metrics,
             }
         )
-        return ModelBundle(
-            model=result.model,
-            preprocessor=preprocessor,
-            schema=schema,
-            model_config=cfg,
-            decision_threshold=cfg.decision_threshold,
-            metrics=val_metrics,
-            extra={
-                "model_config_file": model_config_file,
-                "model_config_sha256": model_config_sha256,
-                "data_version": data_version,
-                "best_epoch": result.best_epoch,
-                "pos_weight": result.pos_weight,
-            },
-        )
+        return bundle

@@ -121,7 +121,8 @@ def test_model_version_has_metadata_and_artifacts(zenml_client: Any) -> None:
     assert [str(v.type) for v in classifier.visualizations] == ["markdown"]
     assert classifier.run_metadata["n_parameters"] > 1000
     report = zenml_client.get_artifact_version(mv.get_artifact("evaluation_report").id)
-    assert sorted(str(v.type) for v in report.visualizations) == ["image"] * 3 + ["markdown"]
+    # confusion matrix, ROC, precision-recall and reliability diagram, and the Markdown report
+    assert sorted(str(v.type) for v in report.visualizations) == ["image"] * 4 + ["markdown"]
     assert "# Model card: production" in Path(classifier.visualizations[0].uri).read_text()
 
 
@@ -156,7 +157,8 @@ def test_registered_mlflow_model_serves_same_predictions(
     mlflow.set_tracking_uri(mlflow_client.tracking_uri)
     model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{registration['registered_version']}")
     out = model.predict(report.smoke_frame())
-    assert list(out.columns) == ["probability", "label", "model_version"]
+    assert list(out.columns) == ["probability", "label", "model_version", "unknown_categories"]
+    assert (out["unknown_categories"] == 0).all()  # the quickstart data has no categories
     np.testing.assert_allclose(
         out["probability"].to_numpy(), report.smoke_probabilities, rtol=0, atol=1e-12
     )
@@ -259,3 +261,65 @@ def test_invalid_data_fails_and_registers_nothing(
     assert failed.info.status == "FAILED"
     assert expected in failed.data.tags["error"]
     assert json.dumps(failed.data.tags["failed_step"]) == '"validate_data"'
+
+
+def test_promotion_compares_on_rows_production_never_saw(
+    workspace: Workspace, quickstart: subprocess.CompletedProcess[str], zenml_client: Any
+) -> None:
+    """Issue 12, case 1: v2 re-salts the split and adds rows; the comparison rows hold none of
+    v1's training or validation rows (checked by row content), and their fingerprint is the
+    one recorded in v2's promotion decision."""
+    import hashlib
+
+    from tabular_classifier.config import SplitConfig
+    from tabular_classifier.data import SPLIT_CODES, FeatureSchema, assign_splits, row_key_hashes
+
+    name = "split_probe"
+    source = pd.read_csv(workspace.root / "data" / "breast_cancer.csv")
+    v1_data = workspace.root / "data" / "split_probe_v1.csv"
+    source.to_csv(v1_data, index=False)
+    grown = pd.concat([source, source.sample(200, random_state=0).mul(1.01).round(6)])
+    grown["target"] = grown["target"].round().astype(int)
+    v2_data = workspace.root / "data" / "split_probe_v2.csv"
+    grown.to_csv(v2_data, index=False)
+    promotion = {"min_accuracy": 0.5, "min_roc_auc": 0.5, "min_comparison_rows": 10}
+    runs = []
+    for version, (path, salt) in enumerate(((v1_data, 42), (v2_data, 7)), start=1):
+        config = workspace.write_config(
+            f"split_probe_v{version}",
+            {
+                "parameters": {
+                    "model_name": name,
+                    "data": {"path": str(path), "target": "target", "positive_label": 1},
+                    "split": {"test_size": 0.2, "val_size": 0.2, "random_state": salt},
+                    "promotion": promotion,
+                }
+            },
+        )
+        workspace.zenml_pipeline_run(config)
+        runs.append(_latest_run(zenml_client, status="completed"))
+
+    def split(run: Any, which: str) -> pd.DataFrame:
+        frame: pd.DataFrame = run.steps["split_data"].outputs[which][0].load()
+        return frame
+
+    v1_seen = pd.concat([split(runs[0], "train_split"), split(runs[0], "validation_split")])
+    v2_test = split(runs[1], "test_split")
+    schema = FeatureSchema.from_dict(
+        runs[1].steps["validate_data"].outputs["feature_schema"][0].load()
+    )
+    v1_codes = assign_splits(v2_test, schema, SplitConfig(random_state=42))
+    comparison = v2_test[v1_codes == SPLIT_CODES["test"]]
+    columns = [*schema.feature_columns, schema.target]
+    seen_keys = set(map(tuple, v1_seen[columns].to_numpy()))
+    assert comparison.shape[0] >= 10
+    assert not any(tuple(row) in seen_keys for row in comparison[columns].to_numpy())
+
+    decision = zenml_client.get_model_version(name, "2").run_metadata["promotion"]
+    assert decision["comparison"]["rows"] == comparison.shape[0]
+    fingerprint = hashlib.sha256(
+        np.sort(row_key_hashes(comparison, columns)).astype("<u8").tobytes()
+    ).hexdigest()
+    assert decision["comparison"]["fingerprint"] == fingerprint
+    assert decision["comparison"]["production_split"]["random_state"] == 42
+    assert decision["production_version"] == "1"

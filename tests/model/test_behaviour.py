@@ -56,7 +56,7 @@ def test_class_prototypes_are_classified_correctly(
     core_breast_cancer_model: Any, predictor: Predictor
 ) -> None:
     train = core_breast_cancer_model.train
-    features = predictor.required_columns
+    features = predictor.contract.names
     prototypes = train.groupby("target")[features].median()  # one typical row per class
     assert predictor.predict(prototypes.loc[[0, 1]]).tolist() == [0, 1]
 
@@ -71,13 +71,12 @@ def test_training_selected_a_converged_epoch(core_breast_cancer_model: Any) -> N
 # Invariance
 
 
-def test_extra_irrelevant_column_changes_nothing(
-    predictor: Predictor, test_features: pd.DataFrame
+def test_the_target_sent_along_changes_nothing(
+    core_breast_cancer_model: Any, predictor: Predictor, test_features: pd.DataFrame
 ) -> None:
-    noise = np.random.default_rng(0).normal(size=len(test_features))
-    with_extra = test_features.assign(patient_id=range(len(test_features)), noise=noise)
+    labelled = test_features.assign(target=core_breast_cancer_model.test["target"].to_numpy())
     np.testing.assert_array_equal(
-        predictor.predict_proba(with_extra), predictor.predict_proba(test_features)
+        predictor.predict_proba(labelled), predictor.predict_proba(test_features)
     )
 
 
@@ -101,13 +100,14 @@ def test_row_order_and_batch_size_do_not_change_a_row(
     np.testing.assert_allclose(singles, proba[:10], atol=1e-6)
 
 
-def test_numbers_sent_as_strings_change_nothing(
+def test_json_rows_and_frames_score_the_same(
     predictor: Predictor, test_features: pd.DataFrame
 ) -> None:
-    as_text = test_features.head(20).map(repr)
-    np.testing.assert_array_equal(
-        predictor.predict_proba(as_text), predictor.predict_proba(test_features.head(20))
-    )
+    """What the gateway parses (JSON rows) and what batch parses (a frame) score identically."""
+    frame = test_features.head(20)
+    rows = predictor.contract.parse_frame(frame).json_rows()
+    from_json = predictor.score(predictor.contract.parse_rows(predictor.contract.names, rows))
+    np.testing.assert_array_equal(from_json, predictor.predict_proba(frame))
 
 
 # Directional
@@ -132,7 +132,9 @@ def test_malignant_values_of_all_markers_flip_benign_samples(
     shifted = benign.assign(**malignant_values.to_dict())
     before = predictor.predict_proba(benign)
     after = predictor.predict_proba(shifted)
-    # Measured: mean 0.94 -> 0.15, 86 % flipped; the other 27 features still look benign.
+    # Measured over four split salts (42, 0, 1, 2): mean 0.95-0.98 -> 0.19-0.46, 53-82 % of
+    # the samples flipped; the other 27 features still look benign. (With the stratified split
+    # used before the row-hash split, one split gave 0.94 -> 0.15 and 86 %.)
     assert before.mean() > 0.8
-    assert after.mean() < 0.4
-    assert (predictor.predict(shifted) == 0).mean() > 0.75
+    assert after.mean() < 0.5
+    assert (predictor.predict(shifted) == 0).mean() > 0.5

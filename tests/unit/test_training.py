@@ -1,4 +1,4 @@
-"""train_classifier: determinism, early stopping, class weighting, logging and speed."""
+"""train_classifier: determinism, early stopping, class weighting, AUC interval, logging, speed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import roc_auc_score
 
 from tabular_classifier.config import ModelConfig
 from tabular_classifier.training import EpochRecord, set_seeds, train_classifier
@@ -62,7 +63,9 @@ def test_seed_changes_the_weights() -> None:
 
 def test_learns_an_informative_feature() -> None:
     result = train_classifier(_config(), *_data())
-    assert result.history[result.best_epoch - 1].val_roc_auc > 0.85
+    best_auc = result.history[result.best_epoch - 1].val_roc_auc
+    assert best_auc is not None and best_auc > 0.85
+    assert result.best_val_roc_auc == best_auc
     assert not result.model.training
 
 
@@ -116,16 +119,20 @@ def test_callback_and_log_line_every_epoch(caplog: pytest.LogCaptureFixture) -> 
         result = train_classifier(_config(epochs=3), *_data(), on_epoch=seen.append)
     assert seen == result.history
     lines = [r.getMessage() for r in caplog.records if r.name == "tabular_classifier.training"]
-    assert len(lines) == 3
+    assert len(lines) == 4
     assert lines[0].startswith("epoch 1/3 train_loss=")
     for key in ("val_loss=", "val_accuracy=", "val_roc_auc="):
         assert key in lines[2]
+    best = result.history[result.best_epoch - 1]
+    assert lines[3] == (
+        f"trained 3 epochs; keeping epoch {result.best_epoch} (val_loss={best.val_loss:.4f})"
+    )
 
 
 def test_record_values_are_in_range() -> None:
     for record in train_classifier(_config(epochs=3), *_data()).history:
         assert 0.0 <= record.train_accuracy <= 1.0 and 0.0 <= record.val_accuracy <= 1.0
-        assert 0.0 <= record.val_roc_auc <= 1.0
+        assert record.val_roc_auc is not None and 0.0 <= record.val_roc_auc <= 1.0
         assert record.train_loss > 0 and record.val_loss > 0
 
 
@@ -134,7 +141,8 @@ def test_single_class_validation_split_gives_nan_auc() -> None:
     result = train_classifier(
         _config(epochs=1), x_train, y_train, x_val, np.zeros(len(x_val), dtype=np.int64)
     )
-    assert math.isnan(result.history[0].val_roc_auc)
+    assert math.isnan(result.history[0].val_roc_auc or 0.0)
+    assert math.isnan(result.best_val_roc_auc)
 
 
 def test_divergence_raises() -> None:
@@ -187,3 +195,62 @@ def test_torch_settings_are_restored_after_training() -> None:
     threads = torch.get_num_threads()
     train_classifier(_config(epochs=1), *_data())
     assert torch.get_num_threads() == threads
+
+
+def test_val_auc_every_two_computes_the_auc_on_even_epochs_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = _data()
+    with caplog.at_level(logging.INFO, logger="tabular_classifier.training"):
+        result = train_classifier(_config(epochs=5, val_auc_every=2), *data)
+    computed = [r.epoch for r in result.history if r.val_roc_auc is not None]
+    assert computed == [2, 4]
+    lines = [r.getMessage() for r in caplog.records if r.name == "tabular_classifier.training"]
+    epoch_lines = [line for line in lines if line.startswith("epoch ")]
+    assert len(epoch_lines) == 5
+    assert [("val_roc_auc=" in line) for line in epoch_lines] == [False, True, False, True, False]
+    # The interval only skips a metric: losses and weights are those of val_auc_every=1.
+    every = train_classifier(_config(epochs=5), *data)
+    assert [r.val_loss for r in result.history] == [r.val_loss for r in every.history]
+    assert [r.val_roc_auc for r in result.history if r.epoch in (2, 4)] == [
+        r.val_roc_auc for r in every.history if r.epoch in (2, 4)
+    ]
+    assert result.best_epoch == every.best_epoch
+    assert result.best_val_roc_auc == every.history[every.best_epoch - 1].val_roc_auc
+    for (name, a), (_, b) in zip(
+        result.model.state_dict().items(), every.model.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_best_epoch_auc_is_computed_when_its_epoch_skipped_it() -> None:
+    x_train, y_train, x_val, y_val = _data(seed=1)
+    # Overfits quickly (see test_best_epoch_weights_are_restored): the best epoch is early.
+    cfg = _config(learning_rate=0.05, epochs=12, dropout=0.0, val_auc_every=100)
+    result = train_classifier(cfg, x_train, y_train, x_val, y_val)
+    assert all(r.val_roc_auc is None for r in result.history)
+    assert result.best_epoch < len(result.history)
+    with torch.no_grad():
+        proba = torch.sigmoid(result.model(torch.from_numpy(x_val)).double()).numpy()
+    assert result.best_val_roc_auc == pytest.approx(roc_auc_score(y_val, proba), abs=1e-12)
+
+
+def test_training_twice_with_a_large_batch_remainder_is_bit_identical() -> None:
+    # 255 training rows in batches of 64: three full batches and a remainder of 63, so the
+    # contiguous slicing of the permuted epoch reaches the last partial batch.
+    data = _data(n=340)
+    cfg = _config(batch_size=64, epochs=4, val_auc_every=3)
+    first = train_classifier(cfg, *data)
+    second = train_classifier(cfg, *data)
+    for (name, a), (_, b) in zip(
+        first.model.state_dict().items(), second.model.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    assert first.history == second.history
+    assert first.best_val_roc_auc == second.best_val_roc_auc
+
+
+def test_val_auc_every_is_validated() -> None:
+    with pytest.raises(ValueError, match="val_auc_every"):
+        _config(val_auc_every=0)
+    assert _config().val_auc_every == 1
