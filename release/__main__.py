@@ -1,9 +1,9 @@
 """``python -m release``: where the model is served, rollback, and the gateway process.
 
-Commands:
+Commands (``python -m release --help``, ``python -m release COMMAND --help``):
     status           the stable endpoint, the active and previous versions, and health
-    rollback         route traffic back to the previous version (and make it production)
-    gateway-start    start the gateway if it is not running
+    rollback         return to the version that was production before (see the README)
+    gateway-start    start the gateway if it is not running (restart after it stopped)
     stop             stop the gateway and delete the model servers it routes to
 """
 
@@ -13,7 +13,6 @@ import argparse
 import json
 import sys
 
-from release.blue_green import DeploymentError, rollback
 from serving.routing import (
     RouteTable,
     gateway_alive,
@@ -24,19 +23,77 @@ from serving.routing import (
     write_routes,
 )
 
+# Each subcommand's one-line help (shown by ``--help``) and its longer description.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "status": (
+        "print the stable endpoint, the served and previous versions, health, and the newest "
+        "production history entries (JSON)",
+        "Print, as JSON: the gateway's endpoint, whether the gateway runs, whether the active "
+        "model server answers its health check, ZenML's production version, the active and "
+        "previous routes (model name, version, deployment id) and the newest production "
+        "history entries.",
+    ),
+    "rollback": (
+        "return to the version that was production before the served one, and make it production",
+        "Return to the version that was production before the served one, from the production "
+        "history in route.json; a version promotion refused is never made production. A second "
+        "rollback goes further back, never forward. See the README's rollback section.",
+    ),
+    "gateway-start": (
+        "start the gateway on the stable address if it is not running (e.g. after it was "
+        "killed or the machine restarted)",
+        "Start the gateway process in the background, on 127.0.0.1 and $TABULAR_GATEWAY_PORT "
+        "(default 8765), routing by the current route.json; does nothing if it already "
+        "answers. The model servers are not touched.",
+    ),
+    "stop": (
+        "stop the gateway and delete the model servers it routes to",
+        "Stop the gateway and delete the active and previous model servers; route.json then "
+        "routes to nothing (its production history is kept).",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser: one subcommand per :data:`COMMANDS` entry, each described."""
+    parser = argparse.ArgumentParser(
+        prog="python -m release",
+        description=__doc__.split("\n")[0].replace("``", ""),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (summary, description) in COMMANDS.items():
+        sub = commands.add_parser(name, help=summary, description=description)
+        if name == "rollback":
+            sub.add_argument(
+                "--model",
+                default=None,
+                help="the model to roll back; must be the served one (default: the served one)",
+            )
+    return parser
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a command; exit code 0 on success, 1 on a deployment error."""
-    parser = argparse.ArgumentParser(prog="python -m release", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["status", "rollback", "gateway-start", "stop"])
-    args = parser.parse_args(argv)
+    """Run a command; exit code 0 on success, 1 on a deployment error, 2 on bad arguments."""
+    args = build_parser().parse_args(argv)
+    # Imported after parsing, so that --help answers without loading ZenML.
+    from release.blue_green import DeploymentError, rollback
+
     try:
         if args.command == "rollback":
-            table = rollback()
-            print(f"now serving version {table.active.model_version if table.active else '?'}")
+            table = rollback(args.model)
+            active = table.active
+            print(
+                "now serving "
+                + ("?" if active is None else f"{active.model_name} version {active.model_version}")
+            )
         elif args.command == "gateway-start":
-            start_gateway()
-            print(f"gateway at {gateway_url()}")
+            started = start_gateway()
+            print(f"gateway at {gateway_url()}" + ("" if started else " (already running)"))
+            if read_routes().active is None:
+                print(
+                    "nothing is deployed: the gateway answers 503 until the deployment "
+                    "pipeline runs (see the README, 'Deployment and serving')"
+                )
         elif args.command == "stop":
             _stop_all()
         table = read_routes()
@@ -44,16 +101,21 @@ def main(argv: list[str] | None = None) -> int:
         for key in ("active", "previous"):
             if routes[key] is not None:
                 contract = routes[key].pop("contract")
-                routes[key]["columns"] = len(contract["numeric"]) + len(contract["categorical"])
+                routes[key]["columns"] = len(contract["features"])  # RowContract.to_dict()
+        history = routes.pop("history")
         status = {
             "endpoint": f"{gateway_url()}/invocations",
             "gateway_running": gateway_alive(),
             "active_server_healthy": table.active is not None and _healthy(table.active.health_url),
             "production_version": _production_version(table),
             **routes,
+            # The newest entries of the production history that rollback reads.
+            "production_history": history[-10:],
         }
         print(json.dumps(status, indent=1))
-    except DeploymentError as exc:
+    except (DeploymentError, RuntimeError, ValueError) as exc:
+        # RuntimeError: the gateway could not start (port taken, no answer); ValueError: a bad
+        # TABULAR_GATEWAY_PORT. Both are the user's to fix, and a traceback would hide that.
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -74,9 +136,15 @@ def _production_version(table: RouteTable) -> str | None:
     from release.production import current_production
 
     route = table.active or table.previous
-    if route is None:
+    # After `stop` nothing is routed, but the history still names the model last served.
+    name = (
+        route.model_name
+        if route is not None
+        else next((entry.model_name for entry in reversed(table.history)), None)
+    )
+    if name is None:
         return None
-    production = current_production(route.model_name)
+    production = current_production(name)
     return None if production is None else str(production.number)
 
 
@@ -95,8 +163,11 @@ def _stop_all() -> None:
                 deployer.delete_model_server(UUID(route.service_id), force=True)
             except Exception as exc:  # noqa: BLE001 - keep stopping the rest
                 print(f"warning: could not delete model server {route.service_id}: {exc}")
-    # Nothing is served any more: say so, so that a later deploy starts from scratch.
-    write_routes(RouteTable(active=None, previous=None, updated_at=time.time()))
+    # Nothing is served any more: say so, so that a later deploy starts from scratch. The
+    # production history is kept: a rollback after the next deploy still reads it.
+    write_routes(
+        RouteTable(active=None, previous=None, updated_at=time.time(), history=table.history)
+    )
 
 
 if __name__ == "__main__":

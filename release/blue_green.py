@@ -21,15 +21,28 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from zenml.client import Client
 from zenml.logger import get_logger
 
-from release.production import current_production, registered_version, set_production
-from serving.contract import FeatureContract
-from serving.routing import Route, RouteTable, read_routes, start_gateway, write_routes
+from release.production import (
+    ProductionRefused,
+    current_production,
+    promotion_decision,
+    registered_version,
+    set_production,
+)
+from serving.routing import (
+    HistoryEntry,
+    Route,
+    RouteTable,
+    read_routes,
+    start_gateway,
+    write_routes,
+)
 from tabular_classifier.evaluation import EvaluationReport
 from tabular_classifier.predictor import ModelBundle
 
@@ -116,13 +129,7 @@ def smoke_test(
         DeploymentError: On a non-200 answer, a wrong row count, another model version
             answering, or a difference above ``tolerance``.
     """
-    frame = report.smoke_frame()
-    payload = {
-        "dataframe_split": {
-            "columns": list(frame.columns),
-            "data": frame.astype(object).where(frame.notna(), None).to_numpy().tolist(),
-        }
-    }
+    payload = report.smoke_request()
     status, body = _http(prediction_url, json.dumps(payload).encode(), timeout=30.0)
     if status != 200:
         raise DeploymentError(f"smoke test: {prediction_url} answered {status}: {body[:500]!r}")
@@ -266,8 +273,8 @@ def deploy(
         workers: Uvicorn worker processes of the new model server.
 
     Returns:
-        ``{"model_version", "registered_version", "service_id", "url", "previous_version",
-        "smoke_max_abs_diff", "gateway"}``.
+        ``{"model_name", "deployment_id", "model_version", "registered_version", "service_id",
+        "url", "previous_model_name", "previous_version", "smoke_max_abs_diff", "gateway"}``.
 
     Raises:
         DeploymentError: If the version cannot be deployed; the running version keeps serving.
@@ -279,20 +286,52 @@ def deploy(
             f"model '{model_name}' version {target.number} has no registry version recorded; "
             "it was not created by register_model"
         )
-    bundle: ModelBundle = target.get_artifact("classifier").load()
-    report: EvaluationReport = target.get_artifact("evaluation_report").load()
     if tolerance < 0:
         raise DeploymentError(f"smoke_test_tolerance must be >= 0, got {tolerance}")
     table = read_routes()
     active = table.active
-    if (
-        active is not None
-        and active.model_version == str(target.number)
-        and _http(active.health_url, timeout=2.0)[0] == 200
-    ):
-        logger.info("Version %s is already active and healthy; nothing to do", target.number)
+    if already_serving(active, model_name, str(target.number), registered):
+        assert active is not None  # already_serving says so
+        logger.info(
+            "%s version %s (deployment %s) is already active and healthy; nothing to do",
+            model_name,
+            target.number,
+            active.deployment_id,
+        )
         start_gateway()
         return _record(active, table.previous, 0.0)
+    green, worst = _start_and_check(target, registered, table, tolerance, timeout_s, workers)
+    production = current_production(model_name)
+    entry = HistoryEntry(
+        model_name=model_name,
+        model_version=green.model_version,
+        deployment_id=green.deployment_id,
+        deployed_at=time.time(),
+        production=production is not None and production.id == target.id,
+        promoted=promotion_decision(target),
+    )
+    switch(green, history=(*read_routes().history, entry))
+    return _record(green, read_routes().previous, worst)
+
+
+def _start_and_check(
+    target: Any,
+    registered: str,
+    table: RouteTable,
+    tolerance: float,
+    timeout_s: int,
+    workers: int,
+) -> tuple[Route, float]:
+    """Start a server for ``target``, health-check and smoke-test it; the routes are untouched.
+
+    Returns:
+        The new route (with a fresh deployment id) and the smoke test's largest difference.
+
+    Raises:
+        DeploymentError: If a check fails; the new server is deleted unless already routed.
+    """
+    bundle: ModelBundle = target.get_artifact("classifier").load()
+    report: EvaluationReport = target.get_artifact("evaluation_report").load()
     service = _start_server(target, registered, timeout_s, workers)
     service_id = str(service.uuid)
     # A server the routing table still points at (e.g. the rollback target) is never deleted
@@ -310,34 +349,67 @@ def deploy(
             _delete_server(service_id)
         raise
     green = Route(
-        model_name=model_name,
+        model_name=target.model.name,
         model_version=str(target.number),
         registered_version=registered,
         service_id=service_id,
         url=url,
         health_url=health,
-        contract=FeatureContract.from_schema(bundle.schema).to_dict(),
+        contract=bundle.contract.to_dict(),
+        deployment_id=uuid4().hex,
     )
-    switch(green)
-    return _record(green, read_routes().previous, worst)
+    return green, worst
+
+
+def already_serving(
+    active: Route | None, model_name: str, model_version: str, registered: str
+) -> bool:
+    """Whether ``active`` already serves this model version, so a deploy has nothing to do.
+
+    Compares the whole identity: model name, ZenML version, MLflow registry version, and that
+    the route was made by a deployment (has a deployment id); never the version alone
+    (``card_classifier`` v1 is not ``breast_cancer_classifier`` v1). The server must also
+    answer its health URL with 200 within 2 s.
+
+    Args:
+        active: The routing table's active route, or ``None``.
+        model_name: The ZenML model name asked for.
+        model_version: The ZenML model version number asked for, as a string.
+        registered: Its MLflow registry version.
+    """
+    return (
+        active is not None
+        and bool(active.deployment_id)
+        and active.model_name == model_name
+        and active.model_version == model_version
+        and active.registered_version == registered
+        and _http(active.health_url, timeout=2.0)[0] == 200
+    )
 
 
 def _record(active: Route, previous: Route | None, worst: float) -> dict[str, Any]:
     from serving.routing import gateway_url
 
     return {
+        "model_name": active.model_name,
+        "deployment_id": active.deployment_id,
         "model_version": active.model_version,
         "registered_version": active.registered_version,
         "service_id": active.service_id,
         "url": active.url,
+        "previous_model_name": None if previous is None else previous.model_name,
         "previous_version": None if previous is None else previous.model_version,
         "smoke_max_abs_diff": worst,
         "gateway": gateway_url(),
     }
 
 
-def switch(green: Route) -> RouteTable:
+def switch(green: Route, history: tuple[HistoryEntry, ...] | None = None) -> RouteTable:
     """Point the gateway at ``green``; keep the old active server as previous; retire others.
+
+    Args:
+        green: The route to serve.
+        history: The production history to store with it; ``None`` keeps the current one.
 
     Returns:
         The new routing table.
@@ -348,7 +420,12 @@ def switch(green: Route) -> RouteTable:
         keep_previous = old.active
     else:
         keep_previous = old.previous
-    table = RouteTable(active=green, previous=keep_previous, updated_at=time.time())
+    table = RouteTable(
+        active=green,
+        previous=keep_previous,
+        updated_at=time.time(),
+        history=old.history if history is None else history,
+    )
     write_routes(table)
     start_gateway()
     retired = {
@@ -360,45 +437,189 @@ def switch(green: Route) -> RouteTable:
     for service_id in retired:
         _delete_server(service_id)
     logger.info(
-        "Gateway now routes to version %s%s",
+        "Gateway now routes to %s version %s%s",
+        green.model_name,
         green.model_version,
         ""
         if keep_previous is None
-        else f"; version {keep_previous.model_version} kept for rollback",
+        else f"; {keep_previous.model_name} version {keep_previous.model_version} kept running "
+        "as the previous server; rollback goes to the served model's last production version "
+        "(production_history in `python -m release status`)",
     )
     return table
 
 
-def rollback() -> RouteTable:
-    """Route traffic back to the previous version and make it production again.
+def rollback_target(table: RouteTable) -> HistoryEntry:
+    """The production version a rollback returns to, from the recorded production history.
 
-    The previous server is restarted if it was stopped and must pass a health check before
-    traffic moves. Afterwards the two versions have swapped places: a second rollback rolls
-    forward again.
+    Walking the history from the newest entry back, the first entry of the served model that
+    is another version than the one served and :attr:`HistoryEntry.rollback_target`: it was
+    production when deployed, promotion did not refuse it, and no rollback has moved away
+    from it since. Explicit deployments of versions that were not production, versions
+    promotion refused, and versions rolled back from are skipped; a rollback never rolls
+    forward.
+
+    Raises:
+        DeploymentError: If nothing is served, or there is no such entry.
+    """
+    active = table.active
+    if active is None:
+        raise DeploymentError("nothing to roll back from: no deployment is active")
+    for entry in reversed(table.history):
+        if (
+            entry.model_name == active.model_name
+            and entry.model_version != active.model_version
+            and entry.rollback_target
+        ):
+            return entry
+    raise DeploymentError(
+        f"nothing to roll back to: the production history records no earlier production "
+        f"version of '{active.model_name}' (versions deployed without being production, "
+        "versions promotion refused, and versions already rolled back from are skipped); "
+        "deploy the version you want with the deployment pipeline"
+    )
+
+
+def history_after_rollback(
+    history: tuple[HistoryEntry, ...],
+    rolled_back_from: Route,
+    restored: Route,
+    promoted: bool | None,
+    now: float,
+) -> tuple[HistoryEntry, ...]:
+    """The production history once a rollback moved from ``rolled_back_from`` to ``restored``.
+
+    Every entry of the version rolled back from (same model name and version) is marked
+    ``rolled_back_at=now``, so no later rollback returns to it; an entry for ``restored``
+    (``via="rollback"``, ``production=True``) is appended.
+    """
+    marked = tuple(
+        replace(entry, rolled_back_at=now)
+        if entry.model_name == rolled_back_from.model_name
+        and entry.model_version == rolled_back_from.model_version
+        and entry.rolled_back_at is None
+        else entry
+        for entry in history
+    )
+    restored_entry = HistoryEntry(
+        model_name=restored.model_name,
+        model_version=restored.model_version,
+        deployment_id=restored.deployment_id,
+        deployed_at=now,
+        production=True,
+        promoted=promoted,
+        via="rollback",
+    )
+    return (*marked, restored_entry)
+
+
+def rollback(
+    model_name: str | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    timeout_s: int = DEFAULT_TIMEOUT_S,
+    workers: int = DEFAULT_WORKERS,
+) -> RouteTable:
+    """Return to the version that was production before the served one, and make it production.
+
+    The target comes from the production history (:func:`rollback_target`). Its promotion
+    record is read again from ZenML: a version promotion refused is never made production
+    (:class:`release.production.ProductionRefused`). If the server kept as *previous* is that
+    deployment of that version, it is reused (restarted if stopped, health-checked); otherwise
+    the version is deployed again, blue-green, with the health check and smoke test. Production
+    (ZenML stage and MLflow ``champion`` alias) moves first, then traffic. The version rolled
+    back from is marked in the history, so a second rollback goes further back, never forward
+    again; roll forward by deploying.
+
+    Args:
+        model_name: The model to roll back; default: the one served. Must be the served one.
+        tolerance: Smoke-test tolerance if the target has to be deployed again.
+        timeout_s: Seconds to wait for a server to start.
+        workers: Uvicorn workers of a newly started server.
 
     Returns:
         The new routing table.
 
     Raises:
-        DeploymentError: If there is no previous version or it cannot be brought up.
+        DeploymentError: If there is nothing to roll back to or it cannot be brought up;
+            the served version keeps serving and production is unchanged.
     """
     table = read_routes()
-    if table.previous is None or table.active is None:
-        raise DeploymentError("nothing to roll back to: no previous deployment is recorded")
+    active = table.active
+    if active is None:
+        raise DeploymentError("nothing to roll back from: no deployment is active")
+    if model_name is not None and model_name != active.model_name:
+        raise DeploymentError(
+            f"the gateway serves '{active.model_name}', not '{model_name}'; nothing to roll back"
+        )
+    target = rollback_target(table)
+    try:
+        target_version = Client().get_model_version(target.model_name, target.model_version)
+    except KeyError as exc:
+        raise DeploymentError(
+            f"model '{target.model_name}' version {target.model_version}, the production "
+            "version before, no longer exists"
+        ) from exc
+    promoted = promotion_decision(target_version)
+    if promoted is False:
+        raise DeploymentError(
+            f"model '{target.model_name}' version {target.model_version} was refused by "
+            "promotion; a rollback never makes it production"
+        )
     previous = table.previous
+    recorded = {e.deployment_id for e in table.history if e.deployment_id}
+    if (
+        previous is not None
+        and previous.model_name == target.model_name
+        and previous.model_version == target.model_version
+        and previous.deployment_id in recorded
+    ):
+        _bring_up(previous)
+        restored = previous
+    else:
+        registered = registered_version(target_version)
+        if registered is None:
+            raise DeploymentError(
+                f"model '{target.model_name}' version {target.model_version} has no registry "
+                "version recorded; it cannot be deployed again"
+            )
+        restored, _ = _start_and_check(
+            target_version, registered, table, tolerance, timeout_s, workers
+        )
+    try:
+        set_production(restored.model_name, restored.model_version)
+    except ProductionRefused as exc:
+        raise DeploymentError(str(exc)) from exc
+    new_table = switch(
+        restored,
+        history=history_after_rollback(
+            read_routes().history, active, restored, promoted, time.time()
+        ),
+    )
+    logger.info(
+        "Rolled back %s from version %s to version %s",
+        active.model_name,
+        active.model_version,
+        restored.model_version,
+    )
+    return new_table
+
+
+def _bring_up(route: Route) -> None:
+    """Make sure the kept server of ``route`` runs and answers its health URL.
+
+    Raises:
+        DeploymentError: If it no longer exists or does not become healthy.
+    """
+    if _http(route.health_url, timeout=2.0)[0] == 200:
+        return
     deployer = _deployer()
-    services = deployer.find_model_server(service_uuid=UUID(previous.service_id))
+    services = deployer.find_model_server(service_uuid=UUID(route.service_id))
     if not services:
         raise DeploymentError(
-            f"the model server of version {previous.model_version} ({previous.service_id}) no "
-            "longer exists; redeploy that version with the deployment pipeline instead"
+            f"the model server of {route.model_name} version {route.model_version} "
+            f"({route.service_id}) no longer exists; redeploy that version with the deployment "
+            "pipeline instead"
         )
     if not services[0].is_running:
-        deployer.start_model_server(UUID(previous.service_id))
-    health_check(previous.health_url)
-    new_table = RouteTable(active=previous, previous=table.active, updated_at=time.time())
-    write_routes(new_table)
-    start_gateway()
-    set_production(previous.model_name, previous.model_version)
-    logger.info("Rolled back to version %s", previous.model_version)
-    return new_table
+        deployer.start_model_server(UUID(route.service_id))
+    health_check(route.health_url)

@@ -17,6 +17,26 @@ logger = get_logger(__name__)
 
 CHAMPION_ALIAS = "champion"
 PREVIOUS_CHAMPION_ALIAS = "previous_champion"
+# The model-version metadata key under which promote_model logs its decision (the same key as
+# steps.registry.rollback.PROMOTION_KEY; not imported, so that release/ needs no pipeline code).
+PROMOTION_KEY = "promotion"
+
+
+class ProductionRefused(ValueError):
+    """Promotion refused this version (``promotion.promote`` is false): never production."""
+
+
+def promotion_decision(model_version: Any) -> bool | None:
+    """The version's promotion decision: ``promote`` of its ``promotion`` metadata.
+
+    Returns:
+        ``True`` or ``False`` as promote_model decided, ``None`` when the version has no
+        promotion record (e.g. registered by hand).
+    """
+    record = model_version.run_metadata.get(PROMOTION_KEY)
+    if isinstance(record, dict) and isinstance(record.get("promote"), bool):
+        return bool(record["promote"])
+    return None
 
 
 def current_production(model_name: str) -> Any | None:
@@ -62,9 +82,15 @@ def set_production(model_name: str, version: str) -> Any | None:
 
     Raises:
         KeyError: If the model version does not exist.
+        ProductionRefused: If its promotion record says ``promote: false``; nothing moves.
     """
     client = Client()
     target = client.get_model_version(model_name, version)
+    if promotion_decision(target) is False:
+        raise ProductionRefused(
+            f"model '{model_name}' version {target.number} was refused by promotion "
+            f"(its '{PROMOTION_KEY}' metadata says promote: false); it is never made production"
+        )
     previous = current_production(model_name)
     if previous is not None and previous.id == target.id:
         return previous

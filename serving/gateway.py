@@ -5,12 +5,22 @@ against the active model version's contract, forwarded to the active model serve
 answered with::
 
     {"model_version": "3",
-     "predictions": [{"probability": 0.97, "label": "1", "model_version": "3"}, ...]}
+     "predictions": [{"probability": 0.97, "label": "1", "model_version": "3",
+                      "unknown_categories": 0}, ...],
+     "unknown_categories": {"city": 1}}
 
-Bad input gets 400/413/422 with a message naming the field or column; an unreachable model
-server gets 503; the gateway itself never answers 500 for a request's content.
+``unknown_categories`` counts, per column, the values that were categories never seen in
+training (scored as no category); each prediction carries its row's count.
 
-Other endpoints: ``GET /health`` (200 with the active version, 503 with no deployment),
+Bad input gets 400/413/422 with a message naming the field or column (the row contract's
+``kind`` and ``row`` too); an unreachable model server gets 503; the gateway itself never
+answers 500 for a request's content. The body limit is enforced while the body streams
+(chunked or not), values echoed in error bodies are cut to :func:`excerpt`, and
+``X-Request-Id`` must match :data:`REQUEST_ID_PATTERN` (else 400) before it is echoed or
+logged.
+
+Other endpoints: ``GET /health`` (200 with the active model name, version and deployment id,
+503 with no deployment),
 ``GET /version`` (the routing table), ``GET /metrics`` (Prometheus: request counts by status,
 predictions by model version, request latency histogram).
 
@@ -22,8 +32,10 @@ monitoring pipeline reads. Run with ``python -m serving.gateway --port 8765``; i
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -44,18 +56,93 @@ from prometheus_client import (
     generate_latest,
 )
 
-from serving.contract import DEFAULT_MAX_ROWS, FeatureContract, RequestError, parse_rows
+from serving.contract import DEFAULT_MAX_ROWS, RequestError, parse_rows
 from serving.prediction_log import JsonlPredictionWriter, utc_now
 from serving.routing import DEFAULT_HOST, ROUTE_FILE, RouteTable, read_routes
+from tabular_classifier.contract import RowContract
 
 logger = logging.getLogger("serving.gateway")
 
 UPSTREAM_TIMEOUT_S = 30.0
-# Bodies above this are refused before being read (10,000 rows of 30 numbers is ~2.5 MB).
+# Bodies above this are refused: at once when Content-Length says so, else as soon as the
+# streamed body (chunked or not) passes it; never read whole (10,000 rows of 30 numbers is
+# ~2.5 MB).
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# Bodies above this are parsed in a worker thread, so /health and small requests keep being
+# answered while a large batch is parsed (a 1-row request is ~1 KB and stays on the loop).
+THREAD_PARSE_BYTES = 256 * 1024
+# Error bodies repeat values (column names, header values) as an excerpt of at most this many
+# characters, plus an ellipsis and the original length.
+EXCERPT_CHARS = 200
+# An error message is never longer than this (after the excerpts above).
+MAX_MESSAGE_CHARS = 2000
+REQUEST_ID_HEADER = "X-Request-Id"
+# A request id: 1-128 characters of A-Z a-z 0-9 . _ : - (UUIDs, ULIDs, trace ids fit).
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_LONG_RUN = re.compile(rf"[^\s'\"]{{{EXCERPT_CHARS + 1},}}")
 SERVICE_NAME = "tabular-gateway"
 # Latency buckets in seconds, from 1 ms to 5 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def excerpt(value: str, limit: int = EXCERPT_CHARS) -> str:
+    """A bounded excerpt of ``value`` for error bodies.
+
+    Returns:
+        ``value`` if at most ``limit`` characters, else its first ``limit`` characters, an
+        ellipsis and the original length, e.g. ``"vvvv… (1000000 chars)"``.
+    """
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}… ({len(value)} chars)"
+
+
+def bound_message(message: str) -> str:
+    """An error message with its echoed values bounded.
+
+    Every run of more than :data:`EXCERPT_CHARS` characters without space or quote (an echoed
+    value) is cut to an :func:`excerpt`, then the whole to :data:`MAX_MESSAGE_CHARS`.
+    """
+    return excerpt(_LONG_RUN.sub(lambda m: excerpt(m.group(0)), message), MAX_MESSAGE_CHARS)
+
+
+def _bounded(body: dict[str, Any]) -> dict[str, Any]:
+    """An error body with bounded strings.
+
+    ``message`` is bounded by :func:`bound_message`, every other string (``field``, ...) by
+    :func:`excerpt`.
+    """
+    return {
+        key: (bound_message(value) if key == "message" else excerpt(value))
+        if isinstance(value, str)
+        else value
+        for key, value in body.items()
+    }
+
+
+class _BodyTooLarge(Exception):
+    """The streamed request body passed the limit; ``read`` bytes were read so far."""
+
+    def __init__(self, read: int) -> None:
+        super().__init__(read)
+        self.read = read
+
+
+async def read_body_bounded(request: Request, limit: int) -> bytes:
+    """Read the request body chunk by chunk, stopping as soon as it passes ``limit`` bytes.
+
+    Works the same with ``Content-Length`` and with chunked transfer encoding; at most
+    ``limit`` bytes plus one chunk are ever held.
+
+    Raises:
+        _BodyTooLarge: When the body is longer than ``limit`` bytes.
+    """
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _BodyTooLarge(len(body))
+    return bytes(body)
 
 
 class _Routes:
@@ -66,9 +153,9 @@ class _Routes:
         self._path = directory / ROUTE_FILE
         self._mtime_ns = -1
         self._table = RouteTable(active=None, previous=None, updated_at=0.0)
-        self._contract: FeatureContract | None = None
+        self._contract: RowContract | None = None
 
-    def current(self) -> tuple[RouteTable, FeatureContract | None]:
+    def current(self) -> tuple[RouteTable, RowContract | None]:
         try:
             mtime = self._path.stat().st_mtime_ns
         except FileNotFoundError:
@@ -76,7 +163,7 @@ class _Routes:
         if mtime != self._mtime_ns:
             self._table = read_routes(self._directory)
             active = self._table.active
-            self._contract = None if active is None else FeatureContract.from_dict(active.contract)
+            self._contract = None if active is None else RowContract.from_dict(active.contract)
             self._mtime_ns = mtime
         return self._table, self._contract
 
@@ -135,7 +222,21 @@ def create_app(
 
     def _error(status: int, body: dict[str, Any]) -> Response:
         requests_total.labels(str(status)).inc()
-        return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+        # Every error body has the same five keys (README, "The serving contract").
+        body = {"field": None, "kind": None, "row": None, **body}
+        return Response(
+            orjson.dumps(_bounded(body)), status_code=status, media_type="application/json"
+        )
+
+    def _too_large(detail: str) -> Response:
+        return _error(
+            413,
+            {
+                "error_code": "PAYLOAD_TOO_LARGE",
+                "message": f"body {detail} exceeds the limit of {max_body_bytes} bytes",
+                "field": None,
+            },
+        )
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
@@ -147,37 +248,49 @@ def create_app(
 
     async def _invocations(request: Request) -> Response:
         started = time.perf_counter()
+        request_id = request.headers.get(REQUEST_ID_HEADER)
+        if request_id is not None and not REQUEST_ID_PATTERN.fullmatch(request_id):
+            return _error(
+                400,
+                {
+                    "error_code": "BAD_REQUEST",
+                    "message": f"header '{REQUEST_ID_HEADER}' must be 1-128 characters of "
+                    f"A-Z a-z 0-9 . _ : -, got {len(request_id)} characters: "
+                    f"{excerpt(request_id, 40)!r}",
+                    "field": REQUEST_ID_HEADER,
+                },
+            )
         content_type = request.headers.get("content-type", "application/json")
         if not content_type.split(";")[0].strip().lower().endswith("json"):
             return _error(
                 415,
                 {
                     "error_code": "UNSUPPORTED_MEDIA_TYPE",
-                    "message": f"content type '{content_type}' is not supported; send "
+                    "message": f"content type '{excerpt(content_type)}' is not supported; send "
                     "application/json",
                     "field": "Content-Type",
                 },
             )
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > max_body_bytes:
-            return _error(
-                413,
-                {
-                    "error_code": "PAYLOAD_TOO_LARGE",
-                    "message": f"body of {length} bytes exceeds the limit of "
-                    f"{max_body_bytes} bytes",
-                    "field": None,
-                },
-            )
+            return _too_large(f"of {excerpt(length, 20)} bytes")
         table, contract = routes.current()
         route = table.active
         if route is None or contract is None:
             return _error(503, {"error_code": "NO_DEPLOYMENT", "message": "no model deployed"})
         try:
-            rows = parse_rows(await request.body(), contract, max_rows)
+            body = await read_body_bounded(request, max_body_bytes)
+        except _BodyTooLarge as exc:
+            return _too_large(f"passed {exc.read} bytes while streaming, which")
+        try:
+            if len(body) > THREAD_PARSE_BYTES:
+                parsed = await asyncio.to_thread(parse_rows, body, contract, max_rows)
+            else:
+                parsed = parse_rows(body, contract, max_rows)
         except RequestError as exc:
             return _error(exc.status, exc.to_json())
-        columns = contract.columns
+        columns = contract.names
+        rows = parsed.json_rows()
         payload = {"dataframe_split": {"columns": columns, "data": rows}}
         try:
             upstream = await clients["http"].post(
@@ -204,14 +317,16 @@ def create_app(
                 },
             )
         predictions = orjson.loads(upstream.content)["predictions"]
+        unknown_per_row = parsed.unknown_per_row().tolist()
         elapsed = time.perf_counter() - started
         latency.observe(elapsed)
         requests_total.labels("200").inc()
         predictions_total.labels(route.model_version).inc(len(predictions))
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id or uuid.uuid4().hex
         now = utc_now()
         records = []
-        for row, prediction in zip(rows, predictions, strict=True):
+        for row, prediction, unknown in zip(rows, predictions, unknown_per_row, strict=True):
+            prediction["unknown_categories"] = unknown
             record = dict(zip(columns, row, strict=True))
             record.update(
                 prediction_id=uuid.uuid4().hex,
@@ -223,11 +338,18 @@ def create_app(
                 probability=prediction["probability"],
                 label=prediction["label"],
                 latency_ms=elapsed * 1000.0,
+                unknown_categories=unknown,
             )
             records.append(record)
         writer.write(records)
         return Response(
-            orjson.dumps({"model_version": route.model_version, "predictions": predictions}),
+            orjson.dumps(
+                {
+                    "model_version": route.model_version,
+                    "predictions": predictions,
+                    "unknown_categories": parsed.unknown_categories(),
+                }
+            ),
             media_type="application/json",
             headers={"x-request-id": request_id},
         )
@@ -248,7 +370,9 @@ def create_app(
             {
                 "service": SERVICE_NAME,
                 "status": "ok" if up else "model server unreachable",
+                "model_name": table.active.model_name,
                 "model_version": table.active.model_version,
+                "deployment_id": table.active.deployment_id,
             },
             status_code=200 if up else 503,
         )

@@ -4,8 +4,8 @@ Clients always call one stable address, the gateway (``http://127.0.0.1:8765`` b
 The gateway forwards each request to the *active* model server listed in ``route.json``; the
 deployment pipeline starts a new server beside the old one, checks it, and then rewrites
 ``route.json`` atomically (write to a temporary file, ``os.replace``). The previous server
-stays up and stays listed as *previous*, so ``python -m serving rollback`` can move traffic
-back at once.
+stays up and stays listed as *previous*. ``route.json`` also keeps the production history that
+``python -m release rollback`` reads (see :class:`HistoryEntry`).
 
 State lives in :func:`state_dir`: ``$TABULAR_SERVING_STATE`` if set, else ``serving/`` under the
 ZenML global config directory (so each ZenML store has its own routing).
@@ -23,7 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,9 @@ class Route:
         service_id: The ZenML service (model server) UUID, as a string.
         url: The server's prediction URL (``.../invocations``).
         health_url: The server's health URL (``.../ping``).
-        contract: The accepted columns (``FeatureContract.to_dict()``).
+        contract: The model version's row contract (``RowContract.to_dict()``).
+        deployment_id: A UUID4 hex made by each deployment; empty in a ``route.json`` written
+            before deployments had one, which then never counts as "already deployed".
     """
 
     model_name: str
@@ -55,16 +57,70 @@ class Route:
     service_id: str
     url: str
     health_url: str
-    contract: dict[str, list[str]]
+    contract: dict[str, Any]
+    deployment_id: str = ""
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """``(model_name, model_version, deployment_id)``: what deployments are compared on.
+
+        A version number alone names nothing: ``card_classifier`` v1 and
+        ``breast_cancer_classifier`` v1 are different models.
+        """
+        return (self.model_name, self.model_version, self.deployment_id)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One deployment in the production history kept in ``route.json``.
+
+    Attributes:
+        model_name: The ZenML model name.
+        model_version: The ZenML model version number, as a string.
+        deployment_id: The deployment's id (``Route.deployment_id``).
+        deployed_at: When it started serving, seconds since the epoch (UTC).
+        production: Whether it was ZenML's production version when it started serving
+            (an explicit ``version`` deploy of another version is not).
+        promoted: The version's promotion decision (its ``promotion`` metadata's ``promote``);
+            ``None`` when it has none (e.g. set production by hand).
+        via: ``"deploy"`` or ``"rollback"``.
+        rolled_back_at: When a rollback moved away from this version, else ``None``.
+    """
+
+    model_name: str
+    model_version: str
+    deployment_id: str
+    deployed_at: float
+    production: bool
+    promoted: bool | None
+    via: str = "deploy"
+    rolled_back_at: float | None = None
+
+    @property
+    def rollback_target(self) -> bool:
+        """Whether a rollback may return to it.
+
+        It was production, promotion did not refuse it, and no rollback moved away from it.
+        """
+        return self.production and self.promoted is not False and self.rolled_back_at is None
+
+
+# Entries kept in route.json's history (oldest dropped first).
+MAX_HISTORY = 200
 
 
 @dataclass(frozen=True)
 class RouteTable:
-    """What the gateway routes to: the active server and the one kept for rollback."""
+    """What the gateway routes to: the active server and the one kept for rollback.
+
+    ``history`` is the production history, oldest first (see :class:`HistoryEntry`); the
+    gateway ignores it, rollback reads it.
+    """
 
     active: Route | None
     previous: Route | None
     updated_at: float
+    history: tuple[HistoryEntry, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
@@ -72,15 +128,17 @@ class RouteTable:
             "active": None if self.active is None else asdict(self.active),
             "previous": None if self.previous is None else asdict(self.previous),
             "updated_at": self.updated_at,
+            "history": [asdict(e) for e in self.history[-MAX_HISTORY:]],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RouteTable:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`; a file without ``history`` reads as an empty one."""
         return cls(
             active=Route(**data["active"]) if data.get("active") else None,
             previous=Route(**data["previous"]) if data.get("previous") else None,
             updated_at=float(data.get("updated_at", 0.0)),
+            history=tuple(HistoryEntry(**e) for e in data.get("history") or ()),
         )
 
 
@@ -98,8 +156,19 @@ def state_dir() -> Path:
 
 
 def gateway_port() -> int:
-    """The gateway's port: ``$TABULAR_GATEWAY_PORT`` or 8765."""
-    return int(os.environ.get("TABULAR_GATEWAY_PORT", DEFAULT_PORT))
+    """The gateway's port: ``$TABULAR_GATEWAY_PORT`` or 8765.
+
+    Raises:
+        ValueError: If ``TABULAR_GATEWAY_PORT`` is not an integer in 1-65535 (naming it).
+    """
+    raw = os.environ.get("TABULAR_GATEWAY_PORT", str(DEFAULT_PORT))
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise ValueError(f"TABULAR_GATEWAY_PORT={raw!r} is not a port number (1-65535)")
+    return port
 
 
 def gateway_url(port: int | None = None) -> str:

@@ -184,12 +184,20 @@ def test_blue_green_switch_under_load_fails_no_request(
     assert status["previous"]["model_version"] == before
 
 
-def test_rollback_restores_the_previous_version(
+def test_rollback_restores_the_previous_production_version(
     workspace: Workspace, model_versions: dict[str, str], zenml_client: Any, mlflow_client: Any
 ) -> None:
+    # Served now: "baseline", deployed explicitly after "cached"; promotion refused both, so
+    # rollback returns to the production version before them (deploying it again), and a
+    # second rollback has nowhere to go: neither refused version ever becomes production.
     status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
-    previous = status["previous"]["model_version"]
+    assert status["active"]["model_version"] == model_versions["baseline"]
+    previous = model_versions["production"]
     workspace.run("python", "-m", "release", "rollback")
+    second = workspace.run("python", "-m", "release", "rollback", check=False)
+    assert second.returncode == 1 and "nothing to roll back to" in second.stderr
+    for refused in (model_versions["cached"], model_versions["baseline"]):
+        assert "production" not in str(zenml_client.get_model_version(MODEL_NAME, refused).stage)
     version = zenml_client.get_model_version(MODEL_NAME, previous)
     report = version.get_artifact("evaluation_report").load()
     code, body = _post(_payload(report.smoke_frame()))
@@ -211,10 +219,21 @@ def _tamper_with_mlflow_model(mlflow_client: Any, registered_version: str) -> di
     """
     import mlflow
     from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+    from mlflow.tracking._model_registry import utils as registry_utils
 
+    # ModelsArtifactRepository reads MLflow's process-wide URIs: set them for this call only.
+    # Left set, the registry URI would send every later MlflowClient(tracking_uri=...) of this
+    # pytest process to this store's registry (it made another stack's registry look empty).
+    previous = (mlflow.get_tracking_uri(), registry_utils._registry_uri)
     mlflow.set_tracking_uri(mlflow_client.tracking_uri)
     mlflow.set_registry_uri(mlflow_client.tracking_uri)
-    uri = ModelsArtifactRepository.get_underlying_uri(f"models:/{MODEL_NAME}/{registered_version}")
+    try:
+        uri = ModelsArtifactRepository.get_underlying_uri(
+            f"models:/{MODEL_NAME}/{registered_version}"
+        )
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        registry_utils._registry_uri = previous[1]
     root = Path(uri.removeprefix("file://"))
     pre_path = next(root.rglob("bundle/preprocessor.json"))
     meta_path = pre_path.with_name("metadata.json")
@@ -267,7 +286,7 @@ def test_failed_smoke_test_keeps_the_old_version_serving(
                 "dataframe_split": {"columns": cols[1:], "data": [r[1:] for r in rows]}
             },
             422,
-            "missing columns: ['mean radius']",
+            "missing columns: 'mean radius'",
         ),
         (
             lambda cols, rows: {
@@ -277,14 +296,14 @@ def test_failed_smoke_test_keeps_the_old_version_serving(
                 }
             },
             422,
-            "unexpected columns: ['patient_id']",
+            "unknown columns: 'patient_id'",
         ),
         (
             lambda cols, rows: {
                 "dataframe_split": {"columns": cols, "data": [["abc", *r[1:]] for r in rows]}
             },
             422,
-            "column 'mean radius': non-numeric value 'abc' at row 0",
+            "column 'mean radius': expected a number or null, got 'abc' (str) at row 0",
         ),
         (
             lambda cols, rows: json.dumps(
@@ -296,7 +315,7 @@ def test_failed_smoke_test_keeps_the_old_version_serving(
                 }
             ).encode(),
             422,
-            "column 'mean radius': nan at row 0",
+            "column 'mean radius': nan is not a finite number; send null for a missing value",
         ),
         (lambda cols, rows: {"dataframe_split": {"columns": cols, "data": []}}, 422, "empty batch"),
         (
@@ -403,10 +422,14 @@ def test_redeploy_after_stop_serves_again(
     assert status["active_server_healthy"] is True
     assert status["production_version"] == status["active"]["model_version"]
     health = json.loads(urllib.request.urlopen(f"{_gateway()}/health").read())
+    active = status["active"]
+    assert len(active["deployment_id"]) == 32
     assert health == {
         "service": "tabular-gateway",
         "status": "ok",
-        "model_version": status["active"]["model_version"],
+        "model_name": active["model_name"],
+        "model_version": active["model_version"],
+        "deployment_id": active["deployment_id"],
     }
 
 
@@ -431,7 +454,8 @@ def test_drift_demo_through_the_gateway(
         outcomes[kind] = (summary, alerts)
     reference, reference_alerts = outcomes["reference"]
     assert reference.status == "ok" and reference_alerts == []
-    assert reference.window["rows_in_window"] == 114  # every held-out row, through the gateway
+    # every held-out row (the quickstart's test split, salt 1), through the gateway
+    assert reference.window["rows_in_window"] == 126
     drifted, drifted_alerts = outcomes["drifted"]
     assert drifted.dataset_drift and drifted.prediction_drift
     assert drifted.window["rows_in_window"] == 200
