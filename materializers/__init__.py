@@ -4,11 +4,15 @@ Importing this package registers the materializers with ZenML's materializer reg
 """
 
 from materializers.classifier_materializer import ClassifierMaterializer
+from materializers.drift_report_materializer import DriftReportMaterializer
 from materializers.evaluation_report_materializer import EvaluationReportMaterializer
 from materializers.monitoring_materializer import MonitoringResultMaterializer
+from materializers.promotion_materializer import PromotionRecordMaterializer
 
 __all__ = [
     "ClassifierMaterializer",
+    "DriftReportMaterializer",
     "EvaluationReportMaterializer",
     "MonitoringResultMaterializer",
+    "PromotionRecordMaterializer",
 ]

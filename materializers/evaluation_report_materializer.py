@@ -21,7 +21,12 @@ from tabular_classifier.evaluation import EvaluationReport
 REPORT_JSON = "report.json"
 REPORT_TEXT = "classification_report.txt"
 REPORT_MARKDOWN = "report.md"
-PLOT_NAMES = ("confusion_matrix", "roc_curve", "precision_recall_curve")
+PLOT_NAMES = (
+    "confusion_matrix",
+    "roc_curve",
+    "precision_recall_curve",
+    "reliability_diagram",
+)
 
 
 class EvaluationReportMaterializer(BaseMaterializer):

@@ -1,8 +1,10 @@
 """The S3 artifact store goes off the network in the middle of a run, then comes back.
 
 The S3 endpoint of the ``server`` stack is a TCP proxy in front of moto (moto keeps the
-objects). The proxy cuts itself when ``train_model`` first talks to the store about its output
-(the object key holds the step name), so the earlier steps have finished and stored theirs.
+objects). The proxy cuts itself when ``train_model`` first writes its output (a ``PUT`` of an
+object whose key holds the step name), so the earlier steps have finished and stored theirs.
+Reads of earlier runs' ``train_model`` objects, as the cache check makes them before the run,
+do not cut it.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def test_outage_fails_the_step_promotes_nothing_and_the_rerun_reuses_the_cache(
     versions_before = _version_count(mariadb)
     champion_before = mlflow_client.get_model_version_by_alias(MODEL_NAME, "champion").version
 
-    ws.proxy.cut_when_seen(f"/{ws.state.s3_bucket}/zenml/train_model/".encode())
+    ws.proxy.cut_when_seen(f"PUT /{ws.state.s3_bucket}/zenml/train_model/".encode())
     try:
         failed = ws.train(config, check=False)
     finally:

@@ -46,12 +46,13 @@ def test_evaluation_report_shows_its_plots(
     )
     visualizations = [
         server_workspace.api(f"artifact_versions/{report['id']}/visualize?index={i}")
-        for i in range(4)
+        for i in range(5)
     ]
-    # The server lists them in no fixed order: one Markdown report and three PNG plots.
+    # The server lists them in no fixed order: one Markdown report and four PNG plots
+    # (confusion matrix, ROC, precision-recall, reliability diagram).
     markdown = [v["value"] for v in visualizations if v["type"] == "markdown"]
     assert len(markdown) == 1 and "test_roc_auc" in markdown[0]
     images = [v for v in visualizations if v["type"] == "image"]
-    assert len(images) == 3
+    assert len(images) == 4
     for image in images:
         assert base64.b64decode(image["value"]).startswith(PNG_MAGIC)
