@@ -37,6 +37,7 @@ _IGNORED = shutil.ignore_patterns(
     "mlflow.db",
     "breast_cancer.csv",
     "e2e-*",
+    "test-artifacts",
 )
 
 

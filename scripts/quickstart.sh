@@ -2,6 +2,9 @@
 # The main job on the embedded default stack, from a fresh clone:
 #   install the locked environment, `zenml init`, register the `local` stack, materialize the
 #   DVC-tracked data, and run the training pipeline. Safe to run again.
+#   It also prepares the local dashboard (`zenml login --local`): the account form answered with
+#   email opt-in off, announcements and update notices off (scripts/dashboard_settings.py;
+#   `python -m scripts.dashboard_settings undo` reverts it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
@@ -10,6 +13,9 @@ source scripts/ensure_uv.sh
 uv sync --frozen
 PY=(uv run --frozen --no-sync)
 
+# Before `zenml init`: a user whose email opt-in is answered is not prompted for an email there.
+"${PY[@]}" python -m scripts.dashboard_settings apply >/dev/null
+echo "Local dashboard: account form answered (email opt-in off), announcements and update notices off"
 [ -d .zen ] || "${PY[@]}" zenml init
 "${PY[@]}" zenml analytics opt-out >/dev/null 2>&1 || true
 "${PY[@]}" python -m stacks apply stacks/local.yaml

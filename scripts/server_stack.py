@@ -906,13 +906,13 @@ def main(argv: list[str] | None = None) -> int:
             for key, value in exports.items():
                 print(f"export {key}={shlex.quote(value)}")
         elif args.command == "connect":
-            from stacks.registration import StackSpecError
+            from stacks.registration import StackSpecError, activation_scope
 
             try:
                 name = connect(ServerStackState.load(state_dir.resolve()), args.stack_file)
             except StackSpecError as exc:
                 raise ServerStackError(str(exc)) from exc
-            print(f"logged in; stack '{name}' registered and active")
+            print(f"logged in; stack '{name}' registered and active in {activation_scope()[0]}")
         else:
             down(state_dir)
             print(f"server stack in {state_dir} stopped, databases dropped")

@@ -7,6 +7,7 @@ source scripts/env.sh
 source scripts/ensure_uv.sh
 uv sync --frozen
 scripts/services.sh  # PostgreSQL + MariaDB on 127.0.0.1 for tests/server (started if down)
+scripts/ensure_chromium.sh >/dev/null  # the browser of tests/dashboard (apt-get if missing)
 set +e
 uv run --frozen --no-sync pytest "$@"
 status=$?

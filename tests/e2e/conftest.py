@@ -46,4 +46,5 @@ def mlflow_client(zenml_client: Any) -> Any:
     from mlflow.tracking import MlflowClient
 
     tracker = zenml_client.active_stack.experiment_tracker
-    return MlflowClient(tracking_uri=tracker.get_tracking_uri())
+    uri = tracker.get_tracking_uri()
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)

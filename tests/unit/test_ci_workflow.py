@@ -26,7 +26,12 @@ def test_workflow_runs_ruff_mypy_and_the_readme_test_command() -> None:
     steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["checks"]["steps"]
     commands = " ".join(step.get("run", "") for step in steps)
     ci_run = (ROOT / ".ci" / "run").read_text()
-    for command in ("uv sync --frozen", "ruff check .", "scripts/test.sh"):
+    for command in (
+        "uv sync --frozen",
+        "ruff check .",
+        "scripts/ensure_chromium.sh",
+        "scripts/test.sh",
+    ):
         assert command in commands and command in ci_run, command
     mypy = [line for line in ci_run.splitlines() if "mypy" in line and "echo" not in line][0]
     assert mypy.split("mypy", 1)[1].strip() in commands

@@ -155,14 +155,23 @@ def probe(tmp_path_factory: pytest.TempPathFactory, cloud_spec: dict[str, Any]) 
         ZENML_LOGGING_VERBOSITY="ERROR",
     )
     env.pop("ZENML_STORE_URL", None)
-    result = subprocess.run(
-        [sys.executable, str(script), json.dumps(files)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # The probe runs in the repository (stack files resolve against it), and ZenML's Client
+    # rewrites the repository's .zen/config.yaml with the throwaway store's project and stack:
+    # the user's next run would then fall back to the 'default' stack. Put the file back.
+    repo_config = ROOT / ".zen" / "config.yaml"
+    saved = repo_config.read_bytes() if repo_config.is_file() else None
+    try:
+        result = subprocess.run(
+            [sys.executable, str(script), json.dumps(files)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        if saved is not None:
+            repo_config.write_bytes(saved)
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
