@@ -280,48 +280,61 @@ _EXPORT = """
 import json, sys
 from zenml.client import Client
 from zenml.enums import ModelStages
-version = Client().get_model_version(sys.argv[1], ModelStages.LATEST)
-bundle = version.get_artifact("classifier").load()
-bundle.save(sys.argv[2] + "/bundle")
-version.get_artifact("reference_data").load().to_parquet(sys.argv[2] + "/reference.parquet")
-schema = bundle.schema
-json.dump({"model_version": str(version.number), "numeric": list(schema.numeric_features),
-           "categorical": list(schema.categorical_features),
-           "positive_label": str(schema.positive_label),
-           "negative_label": str(schema.negative_label)}, open(sys.argv[2] + "/schema.json", "w"))
+
+
+def export():
+    version = Client().get_model_version(sys.argv[1], ModelStages.LATEST)
+    bundle = version.get_artifact("classifier").load()
+    bundle.save(sys.argv[2] + "/bundle")
+    version.get_artifact("reference_data").load().to_parquet(sys.argv[2] + "/reference.parquet")
+    schema = bundle.schema
+    json.dump({"model_version": str(version.number), "numeric": list(schema.numeric_features),
+               "categorical": list(schema.categorical_features),
+               "positive_label": str(schema.positive_label),
+               "negative_label": str(schema.negative_label)},
+              open(sys.argv[2] + "/schema.json", "w"))
+
+
+export()
 """
 
 _RUNS = """
 import json, sys
 from zenml.client import Client
-client = Client()
-out = {}
-for name in sys.argv[1:]:
-    try:
-        run = client.get_pipeline_run(name)
-    except KeyError:
-        out[name] = None
-        continue
-    steps = {}
-    for step_name, step in run.steps.items():
-        if step.start_time and step.end_time:
-            steps[step_name] = {"start": step.start_time.isoformat(),
-                                "end": step.end_time.isoformat(),
-                                "seconds": (step.end_time - step.start_time).total_seconds(),
-                                "status": str(step.status)}
-    summary = None
-    if "detect_drift" in run.steps and str(run.status).endswith("completed"):
-        s = run.steps["detect_drift"].outputs["drift_summary"][0].load().to_dict()
-        summary = {k: s[k] for k in ("status", "dataset_drift", "share_of_drifted_columns",
-                                     "drifted_columns", "prediction_drift", "message")}
-        summary.update({k: s["window"][k] for k in ("rows_in_window", "rows_used", "sampled")})
-        summary["prediction"] = s["prediction"]
-        summary["columns"] = s["columns"]
-    out[name] = {"status": str(run.status),
-                 "start": run.start_time.isoformat() if run.start_time else None,
-                 "end": run.end_time.isoformat() if run.end_time else None,
-                 "steps": steps, "summary": summary}
-print("BENCH_RESULT " + json.dumps(out))
+
+
+def collect_runs():
+    client = Client()
+    out = {}
+    for name in sys.argv[1:]:
+        try:
+            run = client.get_pipeline_run(name)
+        except KeyError:
+            out[name] = None
+            continue
+        steps = {}
+        for step_name, step in run.steps.items():
+            if step.start_time and step.end_time:
+                steps[step_name] = {"start": step.start_time.isoformat(),
+                                    "end": step.end_time.isoformat(),
+                                    "seconds": (step.end_time - step.start_time).total_seconds(),
+                                    "status": str(step.status)}
+        summary = None
+        if "detect_drift" in run.steps and str(run.status).endswith("completed"):
+            s = run.steps["detect_drift"].outputs["drift_summary"][0].load().to_dict()
+            summary = {k: s[k] for k in ("status", "dataset_drift", "share_of_drifted_columns",
+                                         "drifted_columns", "prediction_drift", "message")}
+            summary.update({k: s["window"][k] for k in ("rows_in_window", "rows_used", "sampled")})
+            summary["prediction"] = s["prediction"]
+            summary["columns"] = s["columns"]
+        out[name] = {"status": str(run.status),
+                     "start": run.start_time.isoformat() if run.start_time else None,
+                     "end": run.end_time.isoformat() if run.end_time else None,
+                     "steps": steps, "summary": summary}
+    print("BENCH_RESULT " + json.dumps(out))
+
+
+collect_runs()
 """
 
 

@@ -95,38 +95,43 @@ from stacks.registration import (
     StackSpecError, check_secrets_exist, load_stack_spec, main, validate_against_zenml,
 )
 
-files = json.loads(sys.argv[1])
-out = {"validate": {}, "secrets": []}
-for name, path in files.items():
-    try:
-        validate_against_zenml(load_stack_spec(path), path)
-        out["validate"][name] = None
-    except StackSpecError as exc:
-        out["validate"][name] = str(exc)
 
-stderr = io.StringIO()
-with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-    out["cli_rc"] = main(["validate", files["cloud"]])
-out["cli_stderr"] = stderr.getvalue()
+def probe():
+    files = json.loads(sys.argv[1])
+    out = {"validate": {}, "secrets": []}
+    for name, path in files.items():
+        try:
+            validate_against_zenml(load_stack_spec(path), path)
+            out["validate"][name] = None
+        except StackSpecError as exc:
+            out["validate"][name] = str(exc)
 
-spec = load_stack_spec(files["cloud"])
-client = Client()
-steps = [
-    None,
-    ("s3_credentials", {"aws_access_key_id": "k", "aws_secret_access_key": "s"}),
-    ("mlflow_credentials", {"username": "u"}),
-]
-for step in steps:
-    if step is not None:
-        client.create_secret(name=step[0], values=step[1])
-    try:
-        check_secrets_exist(spec, "cloud.yaml")
-        out["secrets"].append(None)
-    except StackSpecError as exc:
-        out["secrets"].append(str(exc))
-out["stacks"] = [s.name for s in client.list_stacks().items]
-out["components"] = [c.name for c in client.list_stack_components().items]
-json.dump(out, sys.stdout)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        out["cli_rc"] = main(["validate", files["cloud"]])
+    out["cli_stderr"] = stderr.getvalue()
+
+    spec = load_stack_spec(files["cloud"])
+    client = Client()
+    steps = [
+        None,
+        ("s3_credentials", {"aws_access_key_id": "k", "aws_secret_access_key": "s"}),
+        ("mlflow_credentials", {"username": "u"}),
+    ]
+    for step in steps:
+        if step is not None:
+            client.create_secret(name=step[0], values=step[1])
+        try:
+            check_secrets_exist(spec, "cloud.yaml")
+            out["secrets"].append(None)
+        except StackSpecError as exc:
+            out["secrets"].append(str(exc))
+    out["stacks"] = [s.name for s in client.list_stacks().items]
+    out["components"] = [c.name for c in client.list_stack_components().items]
+    json.dump(out, sys.stdout)
+
+
+probe()
 """
 
 

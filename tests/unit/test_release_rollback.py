@@ -127,55 +127,64 @@ class Ping(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Ping)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-base = f"http://127.0.0.1:{server.server_address[1]}"
-contract = RowContract.infer(pd.DataFrame({"x": [1.0, 2.0]}), ["x"], []).to_dict()
 
-client = Client()
-client.create_model(name="m")
-for _ in range(4):
-    client.create_model_version(model_name_or_id="m")
-for number, promote in (("1", True), ("2", True), ("3", False), ("4", False)):
-    log_metadata(metadata={"promotion": {"promote": promote}}, model_name="m", model_version=number)
-set_production("m", "2")
-out = {}
-try:
-    set_production("m", "4")
-except ProductionRefused as exc:
-    out["refused"] = str(exc)
-out["production_after_refusal"] = str(client.get_model_version("m", ModelStages.PRODUCTION).number)
+def run():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ping)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    contract = RowContract.infer(pd.DataFrame({"x": [1.0, 2.0]}), ["x"], []).to_dict()
 
-def route(v):
-    return Route("m", v, v, "00000000-0000-0000-0000-00000000000" + v, base + "/invocations",
-                 base + "/ping", contract, "d" + v)
-
-history = (
-    HistoryEntry("m", "2", "d2", 1.0, production=True, promoted=True),
-    HistoryEntry("m", "4", "d4", 2.0, production=False, promoted=False),
-)
-write_routes(RouteTable(active=route("4"), previous=route("2"), updated_at=2.0, history=history))
-try:
-    table = rollback()
-    out["first"] = [table.active.model_version, table.previous.model_version]
-    production = client.get_model_version("m", ModelStages.PRODUCTION)
-    out["production_after_first"] = str(production.number)
+    client = Client()
+    client.create_model(name="m")
+    for _ in range(4):
+        client.create_model_version(model_name_or_id="m")
+    for number, promote in (("1", True), ("2", True), ("3", False), ("4", False)):
+        log_metadata(
+            metadata={"promotion": {"promote": promote}}, model_name="m", model_version=number
+        )
+    set_production("m", "2")
+    out = {}
     try:
-        rollback()
-        out["second"] = "rolled back"
-    except DeploymentError as exc:
-        out["second"] = str(exc)
-    out["served_after_second"] = read_routes().active.model_version
-    out["production_after_second"] = str(
-        client.get_model_version("m", ModelStages.PRODUCTION).number
+        set_production("m", "4")
+    except ProductionRefused as exc:
+        out["refused"] = str(exc)
+    production = client.get_model_version("m", ModelStages.PRODUCTION)
+    out["production_after_refusal"] = str(production.number)
+
+    def route(v):
+        return Route("m", v, v, "00000000-0000-0000-0000-00000000000" + v, base + "/invocations",
+                     base + "/ping", contract, "d" + v)
+
+    history = (
+        HistoryEntry("m", "2", "d2", 1.0, production=True, promoted=True),
+        HistoryEntry("m", "4", "d4", 2.0, production=False, promoted=False),
     )
-    out["stage_of_4"] = str(client.get_model_version("m", "4").stage)
-    out["history"] = [[e.model_version, e.via, e.rolled_back_at is not None]
-                      for e in read_routes().history]
-finally:
-    stop_gateway()
-    server.shutdown()
-print("RESULT " + json.dumps(out))
+    table = RouteTable(active=route("4"), previous=route("2"), updated_at=2.0, history=history)
+    write_routes(table)
+    try:
+        table = rollback()
+        out["first"] = [table.active.model_version, table.previous.model_version]
+        production = client.get_model_version("m", ModelStages.PRODUCTION)
+        out["production_after_first"] = str(production.number)
+        try:
+            rollback()
+            out["second"] = "rolled back"
+        except DeploymentError as exc:
+            out["second"] = str(exc)
+        out["served_after_second"] = read_routes().active.model_version
+        out["production_after_second"] = str(
+            client.get_model_version("m", ModelStages.PRODUCTION).number
+        )
+        out["stage_of_4"] = str(client.get_model_version("m", "4").stage)
+        out["history"] = [[e.model_version, e.via, e.rolled_back_at is not None]
+                          for e in read_routes().history]
+    finally:
+        stop_gateway()
+        server.shutdown()
+    print("RESULT " + json.dumps(out))
+
+
+run()
 """
 
 
