@@ -8,7 +8,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -413,16 +413,28 @@ def load_data_config(raw: Mapping[str, Any] | str | Path, source: str = "<inline
         raise _config_error(source, exc) from exc
 
 
+_Block = TypeVar("_Block", bound=BaseModel)
+
+
+def _validate_block(model: type[_Block], raw: Mapping[str, Any] | None, source: str) -> _Block:
+    """Validate an optional config block (None gives the model's defaults).
+
+    Raises:
+        ConfigError: Naming ``source`` and the offending key.
+    """
+    try:
+        return model.model_validate(dict(raw or {}))
+    except ValidationError as exc:
+        raise _config_error(source, exc) from exc
+
+
 def load_split_config(raw: Mapping[str, Any] | None, source: str = "<inline>") -> SplitConfig:
     """Validate a split block (``test_size``, ``val_size``, ``random_state``).
 
     Raises:
         ConfigError: Naming ``source`` and the offending key.
     """
-    try:
-        return SplitConfig.model_validate(dict(raw or {}))
-    except ValidationError as exc:
-        raise _config_error(source, exc) from exc
+    return _validate_block(SplitConfig, raw, source)
 
 
 def load_reference_config(
@@ -433,10 +445,7 @@ def load_reference_config(
     Raises:
         ConfigError: Naming ``source`` and the offending key.
     """
-    try:
-        return ReferenceConfig.model_validate(dict(raw or {}))
-    except ValidationError as exc:
-        raise _config_error(source, exc) from exc
+    return _validate_block(ReferenceConfig, raw, source)
 
 
 def resolve_path(path: str, roots: Sequence[str | Path]) -> str:

@@ -46,12 +46,13 @@ from serving.gateway import create_app
 from serving.mlflow_model import save_pyfunc_model
 from serving.routing import Route, RouteTable, write_routes
 from tabular_classifier.batch import read_batch, score_batch_frame
-from tabular_classifier.config import DataConfig, ModelConfig, SplitConfig
+from tabular_classifier.config import DataConfig, SplitConfig
 from tabular_classifier.data import split_data, validate_and_infer_schema
 from tabular_classifier.errors import DataValidationError, InputValidationError
 from tabular_classifier.evaluation import evaluate
 from tabular_classifier.predictor import ModelBundle, Predictor
 from tabular_classifier.training import fit_bundle
+from tests.training_helpers import small_model_config
 
 SERVING_DIR = Path(__file__).resolve().parents[2] / "serving" / "seldon"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -161,15 +162,7 @@ class _Harness:
         train, val, test = (
             part.drop(columns="row_id") for part in split_data(table, features, split, "t.parquet")
         )
-        cfg = ModelConfig(
-            name="parity",
-            hidden_sizes=[4],
-            dropout=0.0,
-            learning_rate=1e-2,
-            batch_size=32,
-            epochs=2,
-            early_stopping_patience=0,
-        )
+        cfg = small_model_config("parity", hidden_sizes=[4], epochs=2)
         bundle, _ = fit_bundle(cfg, features, train, val)
         bundle_dir = self.root / f"bundle-{number}"
         bundle.save(bundle_dir)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabular_classifier.config import ModelConfig, SplitConfig, load_data_config
+from tabular_classifier.config import SplitConfig, load_data_config
 from tabular_classifier.data import (
     FeatureSchema,
     encode_target,
@@ -25,6 +25,7 @@ from tabular_classifier.features import FittedPreprocessor
 from tabular_classifier.metrics import compute_metrics
 from tabular_classifier.predictor import ModelBundle, Predictor
 from tabular_classifier.training import train_classifier
+from tests.training_helpers import small_model_config
 
 
 def _signal(
@@ -109,12 +110,9 @@ def _run(tmp_path: Path, case: str) -> dict[str, Any]:
     schema = validate_and_infer_schema(table, data_cfg, data_cfg.path)
     train, val, test = split_data(table, schema, SplitConfig(), data_cfg.path)
     preprocessor = FittedPreprocessor.fit(train, schema)
-    cfg = ModelConfig(
-        name=case,
+    cfg = small_model_config(
+        case,
         hidden_sizes=[16],
-        dropout=0.0,
-        learning_rate=1e-2,
-        batch_size=32,
         epochs=20,
         early_stopping_patience=5,
         class_weighting="balanced" if case == "three_percent_positive" else "none",

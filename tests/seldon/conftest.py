@@ -18,10 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tabular_classifier.config import DataConfig, ModelConfig, SplitConfig
-from tabular_classifier.data import split_data, validate_and_infer_schema
+from tabular_classifier.config import DataConfig
 from tabular_classifier.predictor import Predictor
-from tabular_classifier.training import fit_bundle
 from tests.seldon.live_server import (
     MAX_BATCH_ROWS,
     MODEL_VERSION,
@@ -30,6 +28,7 @@ from tests.seldon.live_server import (
     SeldonServer,
     churn_table,
 )
+from tests.training_helpers import fit_small_bundle
 
 LAUNCHER = Path(__file__).resolve().parent / "loopback_microservice.py"
 STARTUP_TIMEOUT_S = 180
@@ -38,20 +37,8 @@ STARTUP_TIMEOUT_S = 180
 @pytest.fixture(scope="session")
 def seldon_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small churn model, trained in this process and saved as a bundle."""
-    table = churn_table(300)
     data_cfg = DataConfig(path="churn.csv", target="churn", positive_label="yes")
-    schema = validate_and_infer_schema(table, data_cfg, "churn.csv")
-    train, val, _ = split_data(table, schema, SplitConfig(), "churn.csv")
-    cfg = ModelConfig(
-        name="seldon-test",
-        hidden_sizes=[8],
-        dropout=0.0,
-        learning_rate=1e-2,
-        batch_size=32,
-        epochs=10,
-        early_stopping_patience=0,
-    )
-    bundle, _ = fit_bundle(cfg, schema, train, val)
+    bundle = fit_small_bundle(churn_table(300), data_cfg, "seldon-test", epochs=10)
     directory = tmp_path_factory.mktemp("seldon_bundle") / "bundle"
     bundle.save(directory)
     return directory

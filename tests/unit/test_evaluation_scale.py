@@ -12,12 +12,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from tabular_classifier.config import (
     REFERENCE_MAX_ROWS,
     DataConfig,
-    ModelConfig,
     ReferenceConfig,
-    SplitConfig,
     load_reference_config,
 )
-from tabular_classifier.data import encode_target, split_data, validate_and_infer_schema
+from tabular_classifier.data import encode_target
 from tabular_classifier.errors import ConfigError
 from tabular_classifier.evaluation import (
     PROBABILITY_COLUMN,
@@ -28,7 +26,7 @@ from tabular_classifier.evaluation import (
 )
 from tabular_classifier.metrics import MAX_CURVE_POINTS
 from tabular_classifier.predictor import ModelBundle, Predictor
-from tabular_classifier.training import fit_bundle
+from tests.training_helpers import fit_small_bundle
 
 
 def _table(n: int, seed: int) -> pd.DataFrame:
@@ -45,21 +43,8 @@ def _table(n: int, seed: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def bundle() -> ModelBundle:
-    table = _table(3000, seed=0)
     data_cfg = DataConfig(path="synthetic.parquet", target="target", positive_label="yes")
-    schema = validate_and_infer_schema(table, data_cfg, "synthetic.parquet")
-    train, val, _ = split_data(table, schema, SplitConfig(), "synthetic.parquet")
-    cfg = ModelConfig(
-        name="unit",
-        hidden_sizes=[8],
-        dropout=0.0,
-        learning_rate=1e-2,
-        batch_size=64,
-        epochs=3,
-        early_stopping_patience=0,
-    )
-    trained, _ = fit_bundle(cfg, schema, train, val)
-    return trained
+    return fit_small_bundle(_table(3000, seed=0), data_cfg, "unit", batch_size=64)
 
 
 def test_report_curves_are_bounded_and_aucs_are_exact_on_200k_rows(

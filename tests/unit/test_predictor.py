@@ -15,11 +15,10 @@ import pandas as pd
 import pytest
 import torch
 
-from tabular_classifier.config import DataConfig, ModelConfig, SplitConfig
-from tabular_classifier.data import split_data, validate_and_infer_schema
+from tabular_classifier.config import DataConfig
 from tabular_classifier.errors import InputValidationError
 from tabular_classifier.predictor import FORMAT_VERSION, ModelBundle, Predictor
-from tabular_classifier.training import fit_bundle
+from tests.training_helpers import fit_small_bundle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,23 +39,9 @@ def _table(n: int = 200) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def bundle() -> ModelBundle:
-    table = _table()
     data_cfg = DataConfig(path="churn.csv", target="churn", positive_label="yes")
-    schema = validate_and_infer_schema(table, data_cfg, "churn.csv")
-    train, val, _ = split_data(table, schema, SplitConfig(), "churn.csv")
-    cfg = ModelConfig(
-        name="unit",
-        hidden_sizes=[8],
-        dropout=0.0,
-        learning_rate=1e-2,
-        batch_size=16,
-        epochs=15,
-        early_stopping_patience=0,
-    )
-    bundle, _ = fit_bundle(
-        cfg, schema, train, val, extra={"data_version": {"md5": "0" * 32}, "note": "unit"}
-    )
-    return bundle
+    extra = {"data_version": {"md5": "0" * 32}, "note": "unit"}
+    return fit_small_bundle(_table(), data_cfg, "unit", extra=extra, batch_size=16, epochs=15)
 
 
 @pytest.fixture(autouse=True)
