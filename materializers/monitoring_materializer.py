@@ -7,15 +7,11 @@ materializer (:mod:`materializers.drift_report_materializer`).
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any, ClassVar
 
-from zenml.enums import ArtifactType, VisualizationType
-from zenml.io import fileio
-from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
+from materializers.json_record import JsonRecordMaterializer
 from materializers.monitoring_views import (
     drift_markdown,
     health_markdown,
@@ -43,7 +39,7 @@ def _markdown(data: Result) -> str:
     return outcome_markdown(data)
 
 
-class MonitoringResultMaterializer(BaseMaterializer):
+class MonitoringResultMaterializer(JsonRecordMaterializer):
     """Saves and loads the monitoring results as JSON + Markdown.
 
     Handles :class:`WindowInfo`, :class:`DriftSummary`, :class:`ServiceHealth` and
@@ -56,7 +52,9 @@ class MonitoringResultMaterializer(BaseMaterializer):
         WindowInfo,
         MonitoringOutcome,
     )
-    ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.DATA_ANALYSIS
+    JSON_NAME: ClassVar[str] = SUMMARY_JSON
+    MARKDOWN_NAME: ClassVar[str] = SUMMARY_MARKDOWN
+    RECORD_KIND: ClassVar[str] = "monitoring result"
 
     def load(self, data_type: type[Any]) -> Result:
         """Read the result back.
@@ -70,40 +68,16 @@ class MonitoringResultMaterializer(BaseMaterializer):
         Raises:
             FileNotFoundError: If ``summary.json`` is missing under the artifact URI.
         """
-        path = os.path.join(self.uri, SUMMARY_JSON)
-        if not fileio.exists(path):
-            raise FileNotFoundError(f"{path}: monitoring result file missing")
-        with fileio.open(path, "r") as handle:
-            data = json.load(handle)
+        data = self.read_json()
         if data_type is WindowInfo:
             # WindowInfo.to_dict is dataclasses.asdict of flat fields: its keywords invert it.
             return WindowInfo(**data)
         result: Result = data_type.from_dict(data)
         return result
 
-    def save(self, data: Result) -> None:
-        """Write ``summary.json`` in one write (its content is fully encoded first).
-
-        Args:
-            data: The result.
-        """
-        payload = json.dumps(data.to_dict(), indent=1, allow_nan=False)
-        with fileio.open(os.path.join(self.uri, SUMMARY_JSON), "w") as handle:
-            handle.write(payload)
-
-    def save_visualizations(self, data: Result) -> dict[str, VisualizationType]:
-        """Write the Markdown view.
-
-        Args:
-            data: The result.
-
-        Returns:
-            The Markdown file (MARKDOWN), keyed by URI.
-        """
-        path = os.path.join(self.uri, SUMMARY_MARKDOWN)
-        with fileio.open(path, "w") as handle:
-            handle.write(_markdown(data))
-        return {path: VisualizationType.MARKDOWN}
+    def markdown(self, data: Result) -> str:
+        """The Markdown view of whichever result ``data`` is."""
+        return _markdown(data)
 
     def extract_metadata(self, data: Result) -> dict[str, MetadataType]:
         """Headline numbers shown beside the artifact.

@@ -8,15 +8,11 @@ clear and whether it did.
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any, ClassVar
 
-from zenml.enums import ArtifactType, VisualizationType
-from zenml.io import fileio
-from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
+from materializers.json_record import JsonRecordMaterializer
 from tabular_classifier.promotion import PromotionRecord
 
 DECISION_JSON = "decision.json"
@@ -147,11 +143,13 @@ def promotion_markdown(record: PromotionRecord) -> str:
     return "\n".join(lines) + "\n"
 
 
-class PromotionRecordMaterializer(BaseMaterializer):
+class PromotionRecordMaterializer(JsonRecordMaterializer):
     """Saves and loads :class:`PromotionRecord` as JSON + Markdown."""
 
     ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (PromotionRecord,)
-    ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.DATA_ANALYSIS
+    JSON_NAME: ClassVar[str] = DECISION_JSON
+    MARKDOWN_NAME: ClassVar[str] = DECISION_MARKDOWN
+    RECORD_KIND: ClassVar[str] = "promotion decision"
 
     def load(self, data_type: type[Any]) -> PromotionRecord:
         """Read the record back.
@@ -165,35 +163,11 @@ class PromotionRecordMaterializer(BaseMaterializer):
         Raises:
             FileNotFoundError: If ``decision.json`` is missing under the artifact URI.
         """
-        path = os.path.join(self.uri, DECISION_JSON)
-        if not fileio.exists(path):
-            raise FileNotFoundError(f"{path}: promotion decision file missing")
-        with fileio.open(path, "r") as handle:
-            return PromotionRecord.from_dict(json.load(handle))
+        return PromotionRecord.from_dict(self.read_json())
 
-    def save(self, data: PromotionRecord) -> None:
-        """Write ``decision.json`` in one write (its content is fully encoded first).
-
-        Args:
-            data: The record.
-        """
-        payload = json.dumps(data.to_dict(), indent=1, allow_nan=False)
-        with fileio.open(os.path.join(self.uri, DECISION_JSON), "w") as handle:
-            handle.write(payload)
-
-    def save_visualizations(self, data: PromotionRecord) -> dict[str, VisualizationType]:
-        """Write the Markdown view.
-
-        Args:
-            data: The record.
-
-        Returns:
-            The Markdown file (MARKDOWN), keyed by URI.
-        """
-        path = os.path.join(self.uri, DECISION_MARKDOWN)
-        with fileio.open(path, "w") as handle:
-            handle.write(promotion_markdown(data))
-        return {path: VisualizationType.MARKDOWN}
+    def markdown(self, data: PromotionRecord) -> str:
+        """The verdict and each rule of the policy (:func:`promotion_markdown`)."""
+        return promotion_markdown(data)
 
     def extract_metadata(self, data: PromotionRecord) -> dict[str, MetadataType]:
         """The verdict and the compared numbers, shown beside the artifact.
