@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,7 @@ def _to_python(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _label_key(value: Any) -> str:
+def label_key(value: Any) -> str:
     """Canonical text of a class label, so that ``"1"``, ``1``, ``1.0`` and ``True`` compare equal.
 
     Config files and data files disagree on types all the time (YAML ``1`` against a CSV column
@@ -64,7 +64,7 @@ def _label_key(value: Any) -> str:
         number = float(text)
     except ValueError:
         return text
-    return _label_key(number) if math.isfinite(number) else text
+    return label_key(number) if math.isfinite(number) else text
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,30 @@ class FeatureSchema:
             "categorical_features": list(self.categorical_features),
             "dropped_columns": list(self.dropped_columns),
         }
+
+    CONTRACT_KEYS: ClassVar[tuple[str, ...]] = (
+        "target",
+        "positive_label",
+        "numeric_features",
+        "categorical_features",
+    )
+    """What makes two models interchangeable: the same target, positive class and features."""
+
+    def contract_differences(self, other: Mapping[str, Any]) -> list[str]:
+        """The :data:`CONTRACT_KEYS` on which ``other`` (a :meth:`to_dict` mapping) differs.
+
+        A model version trained on another contract cannot be compared with, or replace, one
+        trained on this one: the registry keeps them apart as different models.
+
+        Args:
+            other: Another schema's :meth:`to_dict` (for example a model version's stored
+                ``feature_schema`` metadata).
+
+        Returns:
+            The differing keys, in :data:`CONTRACT_KEYS` order; empty when they agree.
+        """
+        mine = self.to_dict()
+        return [key for key in self.CONTRACT_KEYS if other.get(key) != mine[key]]
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "FeatureSchema":
@@ -346,7 +370,7 @@ def _resolve_labels(
             raise DataValidationError(
                 source, target, f"unsupported target value {value!r} of type {type(value).__name__}"
             )
-    keys = [_label_key(value) for value in classes]
+    keys = [label_key(value) for value in classes]
     if keys[0] == keys[1]:
         raise DataValidationError(
             source,
@@ -354,7 +378,7 @@ def _resolve_labels(
             f"the target classes {classes[0]!r} and {classes[1]!r} are the same value once "
             "types are coerced; clean the column",
         )
-    wanted = _label_key(positive_label)
+    wanted = label_key(positive_label)
     if wanted not in keys:
         raise DataValidationError(
             source,
@@ -505,11 +529,11 @@ def encode_target(y: pd.Series, schema: FeatureSchema) -> np.ndarray:
     codes, uniques = pd.factorize(y, use_na_sentinel=True)
     if (codes < 0).any():
         raise ValueError(f"column '{schema.target}': null values in the target")
-    positive_key = _label_key(schema.positive_label)
-    negative_key = _label_key(schema.negative_label)
+    positive_key = label_key(schema.positive_label)
+    negative_key = label_key(schema.negative_label)
     mapping = np.empty(len(uniques), dtype=np.int64)
     for index, value in enumerate(uniques):
-        key = _label_key(value)
+        key = label_key(value)
         if key not in (positive_key, negative_key):
             raise ValueError(
                 f"column '{schema.target}': value {_to_python(value)!r} is neither the positive "

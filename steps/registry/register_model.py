@@ -33,6 +33,7 @@ from serving.mlflow_model import log_pyfunc_model
 from steps.caching import NEVER_CACHE
 from steps.registry.rollback import undo_registration
 from steps.tracking import record_failure
+from tabular_classifier.data import FeatureSchema
 from tabular_classifier.data_version import resolve_git_commit
 from tabular_classifier.evaluation import EvaluationReport
 from tabular_classifier.predictor import ModelBundle
@@ -89,7 +90,7 @@ def register_model(
         lineage: dict[str, Any] = _load(data_version, "data_version")
         schema: dict[str, Any] = _load(feature_schema, "feature_schema")
         logger.info("Inputs loaded; reference data: %d rows", len(reference))
-        _check_same_data_contract(model_name, schema)
+        _check_same_data_contract(model_name, FeatureSchema.from_dict(schema))
         model_version = _new_model_version(model_name, context.pipeline_run)
         version_name = str(model_version.number)
         registered_version = None
@@ -209,7 +210,7 @@ def _register_version(
     return registry.get_model_version(name=name, version=str(created.version))
 
 
-def _check_same_data_contract(model_name: str, feature_schema: dict[str, Any]) -> None:
+def _check_same_data_contract(model_name: str, feature_schema: FeatureSchema) -> None:
     """Refuse to add a version trained on another data contract to an existing model.
 
     Raises:
@@ -226,8 +227,7 @@ def _check_same_data_contract(model_name: str, feature_schema: dict[str, Any]) -
         previous = other.run_metadata.get("feature_schema")
         if not isinstance(previous, dict):
             continue
-        keys = ("target", "positive_label", "numeric_features", "categorical_features")
-        changed = [k for k in keys if previous.get(k) != feature_schema.get(k)]
+        changed = feature_schema.contract_differences(previous)
         if changed:
             raise RuntimeError(
                 f"model '{model_name}' version {other.number} was trained on a different data "

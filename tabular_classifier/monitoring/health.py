@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tabular_classifier.data import _label_key
+from tabular_classifier.data import label_key
 from tabular_classifier.errors import DataValidationError
 from tabular_classifier.metrics import compute_metrics
 from tabular_classifier.monitoring.config import LIVE_METRICS, DegradationConfig, LatencyConfig
@@ -129,7 +129,7 @@ def read_labels(cfg: DegradationConfig) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "prediction_id": frame[cfg.id_column].astype(str),
-            "actual": frame[cfg.label_column].map(_label_key),
+            "actual": frame[cfg.label_column].map(label_key),
         }
     )
     return out.drop_duplicates("prediction_id", keep="last").reset_index(drop=True)
@@ -149,7 +149,7 @@ def check_label_values(
     Raises:
         DataValidationError: Naming the labels file, the column and the unknown values.
     """
-    known = {_label_key(positive_label), _label_key(negative_label)}
+    known = {label_key(positive_label), label_key(negative_label)}
     unknown = sorted(set(labels["actual"]) - known)
     if unknown:
         raise DataValidationError(
@@ -195,7 +195,7 @@ def check_degradation(
     )
     if len(joined) < cfg.min_rows:
         return check
-    y_true = (joined["actual"] == _label_key(positive_label)).to_numpy(np.int64)
+    y_true = (joined["actual"] == label_key(positive_label)).to_numpy(np.int64)
     scores = compute_metrics(y_true, joined["probability"].to_numpy(float), decision_threshold)
     check.live = {m: scores[f"test_{m}"] for m in LIVE_METRICS}
     for metric, live in check.live.items():

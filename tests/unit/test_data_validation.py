@@ -319,3 +319,19 @@ def test_few_distinct_rows_point_to_key_columns() -> None:
     with_id = df.assign(row_id=np.arange(200))
     train, val, test = split_data(with_id, schema, SplitConfig(key_columns=["row_id"]), SOURCE)
     assert len(train) + len(val) + len(test) == 200
+
+
+def test_contract_differences_name_what_makes_models_incomparable() -> None:
+    schema = FeatureSchema(
+        target="churn",
+        positive_label="yes",
+        negative_label="no",
+        numeric_features=["tenure"],
+        categorical_features=["plan"],
+        dropped_columns=["row_id"],
+    )
+    same = schema.to_dict() | {"dropped_columns": [], "negative_label": "n"}
+    assert schema.contract_differences(same) == []
+    other = schema.to_dict() | {"positive_label": "no", "categorical_features": ["plan", "x"]}
+    assert schema.contract_differences(other) == ["positive_label", "categorical_features"]
+    assert schema.contract_differences({}) == list(FeatureSchema.CONTRACT_KEYS)
