@@ -13,11 +13,11 @@ from typing import Annotated, Any
 
 import yaml
 from zenml import get_step_context, log_metadata, step
-from zenml.alerter.base_alerter import BaseAlerterStepParameters
 from zenml.client import Client
 from zenml.logger import get_logger
 from zenml.utils import source_utils
 
+from alerters.parameters import alert_parameters
 from steps.caching import NEVER_CACHE
 from tabular_classifier.monitoring.alerts import (
     Alert,
@@ -73,17 +73,9 @@ def _post(alert: Alert) -> bool:
             "Stack '%s' has no alerter: alert NOT sent: %s", Client().active_stack.name, alert.title
         )
         return False
-    params: BaseAlerterStepParameters
-    if alerter.flavor == "jsonl_webhook":
-        from alerters.jsonl_webhook.alerters import JsonlWebhookAlerterParameters
-
-        params = JsonlWebhookAlerterParameters(
-            title=alert.title,
-            severity=alert.severity,
-            details={"kind": alert.kind, **alert.details},
-        )
-    else:
-        params = BaseAlerterStepParameters()
+    params = alert_parameters(
+        alerter, alert.title, alert.severity, {"kind": alert.kind, **alert.details}
+    )
     return bool(alerter.post(f"{alert.title}\n{alert.message}", params))
 
 

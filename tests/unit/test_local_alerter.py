@@ -267,3 +267,31 @@ def test_read_alerts_of_missing_file_is_empty_and_bad_line_is_named(tmp_path: Pa
     path.write_text('{"ok": 1}\n{"trunc')
     with pytest.raises(ValueError, match=r"bad\.jsonl:2: not valid JSON"):
         read_alerts(path)
+
+
+def test_alert_parameters_carry_title_severity_and_details_for_our_flavor(
+    tmp_path: Path,
+) -> None:
+    from zenml.alerter.base_alerter import BaseAlerterStepParameters
+
+    from alerters.parameters import alert_parameters
+
+    alerter = _alerter(path=str(tmp_path / "alerts.jsonl"))
+    params = alert_parameters(alerter, "Drift", "critical", {"kind": "drift", "columns": ["x"]})
+    assert isinstance(params, JsonlWebhookAlerterParameters)
+    assert (params.title, params.severity, params.details) == (
+        "Drift",
+        "critical",
+        {"kind": "drift", "columns": ["x"]},
+    )
+    assert alerter.post("Drift\nbody", params)
+    record = json.loads((tmp_path / "alerts.jsonl").read_text().splitlines()[-1])
+    assert (record["title"], record["severity"], record["details"]["columns"]) == (
+        "Drift",
+        "critical",
+        ["x"],
+    )
+    # Another flavor (slack, discord) gets ZenML's base parameters: the text carries the alert.
+    alerter.flavor = "slack"
+    other = alert_parameters(alerter, "Drift", "critical", {"kind": "drift"})
+    assert type(other) is BaseAlerterStepParameters
