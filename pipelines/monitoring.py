@@ -22,6 +22,7 @@ from steps.monitoring.check_health import check_service_health
 from steps.monitoring.detect_drift import detect_drift
 from steps.monitoring.load_window import load_current_window
 from steps.monitoring.notify import send_alerts
+from tabular_classifier.monitoring.config import load_monitoring_config
 
 
 @pipeline(name="monitoring_pipeline", enable_cache=False, settings={"docker": DOCKER_SETTINGS})
@@ -30,11 +31,15 @@ def monitoring_pipeline(monitoring: dict[str, Any]) -> None:
 
     Args:
         monitoring: See ``configs/monitoring.yaml`` and
-            ``tabular_classifier.monitoring.config.MonitoringConfig``.
+            ``tabular_classifier.monitoring.config.MonitoringConfig``. Validated here, once,
+            when the pipeline is compiled: a bad field fails before any step runs, and every
+            step receives the typed :class:`MonitoringConfig`.
+
+    Raises:
+        ConfigError: Naming the parameter and the offending field (dotted path).
     """
-    window, info = load_current_window(monitoring=monitoring)
-    _report, summary = detect_drift(current_window=window, window_info=info, monitoring=monitoring)
-    health = check_service_health(window_info=info, monitoring=monitoring)
-    send_alerts(
-        drift_summary=summary, service_health=health, window_info=info, monitoring=monitoring
-    )
+    cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
+    window, info = load_current_window(monitoring=cfg)
+    _report, summary = detect_drift(current_window=window, window_info=info, monitoring=cfg)
+    health = check_service_health(window_info=info, monitoring=cfg)
+    send_alerts(drift_summary=summary, service_health=health, window_info=info, monitoring=cfg)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from steps.caching import NEVER_CACHE
 from steps.monitoring import artifacts
-from tabular_classifier.monitoring.config import load_monitoring_config
+from tabular_classifier.monitoring.config import MonitoringConfig
 from tabular_classifier.monitoring.health import (
     DegradationCheck,
     ServiceHealth,
@@ -24,7 +24,7 @@ logger = get_logger(__name__)
 
 @step(cache_policy=NEVER_CACHE)
 def check_service_health(
-    window_info: WindowInfo, monitoring: dict[str, Any]
+    window_info: WindowInfo, monitoring: MonitoringConfig
 ) -> Annotated[ServiceHealth, "service_health"]:
     """Check the window's latency SLO and, when labels are configured, live model quality.
 
@@ -35,7 +35,8 @@ def check_service_health(
 
     Args:
         window_info: From ``load_current_window``.
-        monitoring: The ``monitoring`` parameter.
+        monitoring: The ``monitoring`` parameter, validated when the pipeline was compiled
+            (see ``configs/monitoring.yaml``).
 
     Returns:
         Both checks.
@@ -43,7 +44,7 @@ def check_service_health(
     Raises:
         DataValidationError: The labels file is missing, unreadable or lacks a column.
     """
-    cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
+    cfg = monitoring
     latency = check_latency(window_info.latency, cfg.latency)
     degradation = DegradationCheck(status="not_configured", tolerance=cfg.degradation.tolerance)
     if cfg.degradation.labels_path and window_info.model_version is not None:

@@ -11,7 +11,7 @@ from zenml.logger import get_logger
 
 from steps.caching import NEVER_CACHE
 from steps.monitoring import artifacts
-from tabular_classifier.monitoring.config import load_monitoring_config
+from tabular_classifier.monitoring.config import MonitoringConfig
 from tabular_classifier.monitoring.drift import (
     DriftSummary,
     column_mapping,
@@ -45,7 +45,7 @@ def evidently_validator() -> Any:
 
 @step(cache_policy=NEVER_CACHE)
 def detect_drift(
-    current_window: pd.DataFrame, window_info: WindowInfo, monitoring: dict[str, Any]
+    current_window: pd.DataFrame, window_info: WindowInfo, monitoring: MonitoringConfig
 ) -> tuple[Annotated[DriftReport, "drift_report"], Annotated[DriftSummary, "drift_summary"]]:
     """Run the Evidently drift and data-quality report of the window against the reference.
 
@@ -57,7 +57,8 @@ def detect_drift(
     Args:
         current_window: From ``load_current_window``.
         window_info: Its description.
-        monitoring: The ``monitoring`` parameter.
+        monitoring: The ``monitoring`` parameter, validated when the pipeline was compiled
+            (see ``configs/monitoring.yaml``).
 
     Returns:
         The report (Evidently's JSON result and page; the dashboard shows a static view of it)
@@ -71,7 +72,7 @@ def detect_drift(
     """
     from zenml.integrations.evidently.metrics import EvidentlyMetricConfig
 
-    cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
+    cfg = monitoring
     version = window_info.model_version
     if len(current_window) < cfg.window.min_rows or version is None:
         summary = insufficient_data(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from zenml import log_metadata, step
@@ -15,7 +15,7 @@ from steps.caching import NEVER_CACHE
 from steps.monitoring import artifacts
 from tabular_classifier.contract import RowContract
 from tabular_classifier.errors import ConfigError
-from tabular_classifier.monitoring.config import MonitoringConfig, load_monitoring_config
+from tabular_classifier.monitoring.config import MonitoringConfig
 from tabular_classifier.monitoring.health import check_label_values, read_labels
 from tabular_classifier.monitoring.window import WindowInfo, read_window
 
@@ -54,14 +54,15 @@ def _check_before_any_work(cfg: MonitoringConfig, version: str | None) -> None:
 
 @step(cache_policy=NEVER_CACHE)
 def load_current_window(
-    monitoring: dict[str, Any],
+    monitoring: MonitoringConfig,
 ) -> tuple[Annotated[pd.DataFrame, "current_window"], Annotated[WindowInfo, "window_info"]]:
     """Select and validate the current data for the monitored model version.
 
     Never cached: the prediction log grows between runs with the same configuration.
 
     Args:
-        monitoring: The ``monitoring`` parameter (see ``configs/monitoring.yaml``).
+        monitoring: The ``monitoring`` parameter, validated when the pipeline was compiled
+            (see ``configs/monitoring.yaml``).
 
     Returns:
         The window, shape (rows_used, n_features + 2 or 3): features, ``prediction_probability``
@@ -71,7 +72,7 @@ def load_current_window(
         because they cannot be used, with file and line).
 
     Raises:
-        ConfigError: Invalid ``monitoring`` parameter (naming the field).
+        ConfigError: ``retrain.config_path`` or ``window.model_version`` names nothing that exists.
         DataValidationError: The window file (``window.path``) lacks a column or holds a bad
             row (naming file, column and row). Bad rows of the prediction log are left out and
             reported instead.
@@ -81,7 +82,7 @@ def load_current_window(
     The labels file and the retraining config are checked here too, before any work, so that
     a bad one never costs the window's alerts.
     """
-    cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
+    cfg = monitoring
     log_dir = Path(cfg.window.log_dir).expanduser() if cfg.window.log_dir else None
     if log_dir is None and not cfg.window.path:
         log_dir = prediction_log_dir()

@@ -25,7 +25,7 @@ from tabular_classifier.monitoring.alerts import (
     drift_alert,
     latency_alert,
 )
-from tabular_classifier.monitoring.config import RetrainConfig, load_monitoring_config
+from tabular_classifier.monitoring.config import MonitoringConfig, RetrainConfig
 from tabular_classifier.monitoring.drift import DriftSummary
 from tabular_classifier.monitoring.health import ServiceHealth
 from tabular_classifier.monitoring.outcome import MonitoringOutcome
@@ -150,7 +150,7 @@ def send_alerts(
     drift_summary: DriftSummary,
     service_health: ServiceHealth,
     window_info: WindowInfo,
-    monitoring: dict[str, Any],
+    monitoring: MonitoringConfig,
 ) -> Annotated[MonitoringOutcome, "monitoring_outcome"]:
     """Send drift, latency and degradation alerts through the stack's alerter; retrain on drift.
 
@@ -162,13 +162,14 @@ def send_alerts(
         drift_summary: From ``detect_drift``.
         service_health: From ``check_service_health``.
         window_info: The window's description.
-        monitoring: The ``monitoring`` parameter.
+        monitoring: The ``monitoring`` parameter, validated when the pipeline was compiled
+            (see ``configs/monitoring.yaml``).
 
     Returns:
         Every check's number against its threshold, the alerts sent (with ``delivered``), the
         report location, the retraining record (or None) and the three statuses.
     """
-    cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
+    cfg = monitoring
     report = report_location()
     window = window_info.to_dict()
     candidates = [

@@ -299,6 +299,20 @@ def test_malformed_and_small_windows(
     assert out["outcome"].alerts == [] and alerts_of("monitoring_e2e_small") == []
 
 
+def test_bad_monitoring_config_fails_before_any_step_runs(
+    workspace: Workspace, zenml_client: Any
+) -> None:
+    """The ``monitoring`` parameter is validated once, when the pipeline is compiled."""
+    result = run_monitoring(
+        workspace, "monitoring_e2e_bad_config", check=False, window={"min_rows": -3}
+    )
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "pipeline parameter 'monitoring': key 'window.min_rows'" in output
+    with pytest.raises(KeyError):
+        zenml_client.get_pipeline_run("monitoring_e2e_bad_config")
+
+
 def test_drift_with_on_drift_retrain_starts_a_training_run(
     workspace: Workspace, zenml_client: Any, production: Any, tmp_path: Path
 ) -> None:
