@@ -39,7 +39,7 @@ def check_latency(percentiles: dict[str, float], cfg: LatencyConfig) -> LatencyC
     """Compare the window's latency percentiles with the SLO.
 
     Args:
-        percentiles: From ``window.latency_percentiles`` (milliseconds).
+        percentiles: From ``window_index.latency_percentiles`` (milliseconds).
         cfg: The SLO.
 
     Returns:

@@ -17,11 +17,8 @@ import pytest
 from tabular_classifier.contract import FeatureSpec, RowContract
 from tabular_classifier.errors import ConfigError, DataValidationError
 from tabular_classifier.monitoring.config import WindowConfig, load_monitoring_config
-from tabular_classifier.monitoring.window import (
-    latency_percentiles,
-    read_labelled_predictions,
-    read_window,
-)
+from tabular_classifier.monitoring.window import read_labelled_predictions, read_window
+from tabular_classifier.monitoring.window_index import latency_percentiles
 
 NUMERIC = ["a", "b"]
 CATEGORICAL = ["c"]
