@@ -19,7 +19,7 @@ from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
 from materializers.drift_report_view import drift_report_html
-from tabular_classifier.monitoring.drift import DriftSummary, _finite
+from tabular_classifier.monitoring.drift_summary import DriftSummary, json_safe
 from tabular_classifier.monitoring.report import DriftReport
 
 EVIDENTLY_HTML = "evidently_report.html"
@@ -71,7 +71,7 @@ class DriftReportMaterializer(BaseMaterializer):
         """
         files = (
             (EVIDENTLY_HTML, data.evidently_html),
-            (EVIDENTLY_JSON, json.dumps(_finite(data.result), allow_nan=False)),
+            (EVIDENTLY_JSON, json.dumps(json_safe(data.result), allow_nan=False)),
             (SUMMARY_JSON, json.dumps(data.summary.to_dict(), indent=1, allow_nan=False)),
         )
         for name, text in files:

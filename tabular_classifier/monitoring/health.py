@@ -237,9 +237,9 @@ class ServiceHealth:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary (NaN becomes None)."""
-        from tabular_classifier.monitoring.drift import _finite
+        from tabular_classifier.monitoring.drift_summary import json_safe
 
-        return _finite(asdict(self))
+        return json_safe(asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServiceHealth:

@@ -228,9 +228,9 @@ class MonitoringOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary (non-finite floats become None)."""
-        from tabular_classifier.monitoring.drift import _finite
+        from tabular_classifier.monitoring.drift_summary import json_safe
 
-        return dict(_finite(asdict(self)))
+        return dict(json_safe(asdict(self)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MonitoringOutcome:
