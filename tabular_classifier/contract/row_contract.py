@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tabular_classifier.contract import columns as column_checks
+from tabular_classifier.contract.inference import infer_specs, model_specs
 from tabular_classifier.contract.rows import ParsedRows
 from tabular_classifier.contract.spec import (
     ErrorKind,
     FeatureSpec,
-    scorable_z_bound,
 )
 from tabular_classifier.contract.values import (
     CHECKERS,
@@ -132,37 +132,7 @@ class RowContract:
             KeyError: If the frame lacks a feature column.
             ValueError: If a numeric feature holds booleans.
         """
-        specs: list[FeatureSpec] = []
-        for name in numeric_features:
-            series = frame[name]
-            if pd.api.types.is_bool_dtype(series.dtype):
-                raise ValueError(f"column '{name}': booleans in a numeric feature")
-            values = pd.to_numeric(series).to_numpy(dtype=np.float64, na_value=np.nan)
-            finite = values[np.isfinite(values)]
-            integer = pd.api.types.is_integer_dtype(series.dtype)
-            specs.append(
-                FeatureSpec(
-                    name=name,
-                    type="integer" if integer else "float",
-                    nullable=bool(np.isnan(values).any()),
-                    minimum=float(finite.min()) if finite.size else None,
-                    maximum=float(finite.max()) if finite.size else None,
-                )
-            )
-        for name in categorical_features:
-            series = frame[name]
-            present = series.dropna()
-            boolean = pd.api.types.is_bool_dtype(series.dtype) or (
-                len(present) > 0
-                and all(isinstance(value, bool | np.bool_) for value in present.astype(object))
-            )
-            specs.append(
-                FeatureSpec(
-                    name=name,
-                    type="boolean" if boolean else "categorical",
-                    nullable=bool(series.isna().any()),
-                )
-            )
+        specs = infer_specs(frame, numeric_features, categorical_features)
         return cls(specs, ignored_columns, na_values)
 
     def with_model(
@@ -189,24 +159,7 @@ class RowContract:
         Raises:
             ValueError: If the lengths disagree with the contract's features.
         """
-        from tabular_classifier.features import MISSING_CATEGORY
-
-        non_numeric = self.features[self.n_numeric :]
-        if len(categories) != len(non_numeric) or len(means) != self.n_numeric:
-            raise ValueError("row contract: the model's preprocessing does not match its features")
-        z = scorable_z_bound(layers)
-        specs = [
-            replace(
-                spec,
-                lower=float(means[i] - z * scales[i]),
-                upper=float(means[i] + z * scales[i]),
-            )
-            for i, spec in enumerate(self.features[: self.n_numeric])
-        ]
-        specs += [
-            replace(spec, categories=tuple(c for c in known if c != MISSING_CATEGORY))
-            for spec, known in zip(non_numeric, categories, strict=True)
-        ]
+        specs = model_specs(self.features, self.n_numeric, categories, means, scales, layers)
         return RowContract(specs, self.ignored_columns, self.na_values)
 
     # -------------------------------------------------------------------------- properties
