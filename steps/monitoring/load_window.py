@@ -103,23 +103,30 @@ def load_current_window(
             info.skipped["examples"][0]["message"],
         )
     _check_before_any_work(cfg, info.model_version)
-    logger.info(
-        "Current window: %d rows (%d used%s) of model %s version %s, %s .. %s, from %d file(s)",
-        info.rows_in_window,
-        info.rows_used,
-        ", sampled" if info.sampled else "",
-        cfg.model_name,
-        info.model_version,
-        info.start,
-        info.end,
-        len(info.sources),
-    )
+    if info.rows_in_window == 0:
+        logger.info(
+            "Current window: no predictions of model %s matched (searched %d file(s))",
+            cfg.model_name,
+            len(info.sources),
+        )
+    else:
+        logger.info(
+            "Current window: %d rows (%d used%s) of model %s version %s, %s .. %s, from %d file(s)",
+            info.rows_in_window,
+            info.rows_used,
+            ", sampled" if info.sampled else "",
+            cfg.model_name,
+            info.model_version,
+            info.start,
+            info.end,
+            len(info.sources),
+        )
     log_metadata(
         metadata={
             "rows_in_window": info.rows_in_window,
             "rows_used": info.rows_used,
             "sampled": info.sampled,
-            "model_version": str(info.model_version),
+            "model_version": str(info.model_version or ""),
             "skipped_rows": int(info.skipped["total"]),
         }
     )
