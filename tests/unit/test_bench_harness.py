@@ -11,25 +11,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks import harness
-from benchmarks.harness import (
-    CommandFailed,
-    ResultMissing,
-    checkout_env,
-    free_port,
-    git_state,
-    machine_info,
-    module_command,
-    package_versions,
-    read_result,
-    run_timed,
-    write_results,
-)
 
 
 def test_run_timed_returns_output_and_wall_time_and_logs(tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     code = "import time; time.sleep(0.3); print('out'); import sys; print('err', file=sys.stderr)"
-    done = run_timed([sys.executable, "-c", code], cwd=tmp_path, log=log, echo=False)
+    done = harness.run_timed([sys.executable, "-c", code], cwd=tmp_path, log=log, echo=False)
     assert done.stdout == "out\n"
     assert done.stderr == "err\n"
     assert 0.3 <= done.seconds < 30
@@ -39,8 +26,8 @@ def test_run_timed_returns_output_and_wall_time_and_logs(tmp_path: Path) -> None
 
 def test_run_timed_failure_names_command_status_and_output_tail(tmp_path: Path) -> None:
     code = "import sys; print('x' * 5000 + 'LAST-OUT'); sys.exit('boom on stderr')"
-    with pytest.raises(CommandFailed) as raised:
-        run_timed([sys.executable, "-c", code], cwd=tmp_path, echo=False)
+    with pytest.raises(harness.CommandFailed) as raised:
+        harness.run_timed([sys.executable, "-c", code], cwd=tmp_path, echo=False)
     error = raised.value
     assert error.returncode == 1
     assert error.cmd[0] == sys.executable
@@ -55,46 +42,46 @@ def test_child_result_line_read_back_from_a_real_module_child(tmp_path: Path) ->
         "from benchmarks.harness import emit_result; print('noise'); "
         "emit_result({'n': 1}); emit_result({'n': 2, 'x': [1.5]}); print('after')"
     )
-    done = run_timed([sys.executable, "-c", code], cwd=harness.REPO, echo=False)
-    assert read_result(done.stdout) == {"n": 2, "x": [1.5]}  # the last tagged line wins
+    done = harness.run_timed([sys.executable, "-c", code], cwd=harness.REPO, echo=False)
+    assert harness.read_result(done.stdout) == {"n": 2, "x": [1.5]}  # the last tagged line wins
 
 
 def test_read_result_without_a_result_line_raises() -> None:
-    with pytest.raises(ResultMissing, match="BENCH_RESULT"):
-        read_result("Traceback (most recent call last):\n  ...\n")
+    with pytest.raises(harness.ResultMissing, match="BENCH_RESULT"):
+        harness.read_result("Traceback (most recent call last):\n  ...\n")
 
 
 def test_module_command_runs_a_benchmark_module_from_the_repository_root() -> None:
-    cmd = module_command("row_contract", "--help")
+    cmd = harness.module_command("row_contract", "--help")
     assert cmd == [sys.executable, "-m", "benchmarks.row_contract", "--help"]
 
 
 def test_machine_info_fields_in_the_order_asked() -> None:
-    info = machine_info("python", "cpus")
+    info = harness.machine_info("python", "cpus")
     assert list(info) == ["python", "cpus"]
     assert info["cpus"] == os.cpu_count()
     assert info["python"] == ".".join(str(v) for v in sys.version_info[:3])
-    assert set(machine_info()) <= set(harness.MACHINE_FIELDS)
+    assert set(harness.machine_info()) <= set(harness.MACHINE_FIELDS)
     with pytest.raises(ValueError, match="cpu_count"):
-        machine_info("cpus", "cpu_count")
+        harness.machine_info("cpus", "cpu_count")
 
 
 def test_package_versions_marks_missing_distributions() -> None:
-    versions = package_versions(["pytest", "no-such-distribution-xyz"], missing="absent")
+    versions = harness.package_versions(["pytest", "no-such-distribution-xyz"], missing="absent")
     assert versions == {"pytest": pytest.__version__, "no-such-distribution-xyz": "absent"}
 
 
 def test_git_state_of_the_checkout_and_of_a_plain_folder(tmp_path: Path) -> None:
-    state = git_state()
+    state = harness.git_state()
     assert len(state.commit) == 40 and state.commit.startswith(state.short_commit)
     assert state.dirty == bool(state.uncommitted)
-    outside = git_state(tmp_path)
+    outside = harness.git_state(tmp_path)
     assert (outside.commit, outside.short_commit, outside.uncommitted) == ("", "", ())
     assert not outside.dirty
 
 
 def test_free_port_can_be_bound_on_loopback() -> None:
-    port = free_port()
+    port = harness.free_port()
     assert 1024 <= port <= 65535
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
@@ -104,7 +91,7 @@ def test_checkout_env_isolates_store_and_drops_checkout_state(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TABULAR_SERVING_STATE", "/somewhere/route.json")
-    env = checkout_env(tmp_path, tmp_path / "repo", tmpdir=tmp_path / "tmp", EXTRA="1")
+    env = harness.checkout_env(tmp_path, tmp_path / "repo", tmpdir=tmp_path / "tmp", EXTRA="1")
     assert "TABULAR_SERVING_STATE" not in env
     assert env["ZENML_CONFIG_PATH"] == str(tmp_path / "zenml")
     assert env["PYTHONPATH"] == str(tmp_path / "repo")
@@ -121,10 +108,10 @@ def test_write_results_keeps_the_numbers_when_the_table_fails(tmp_path: Path) ->
         raise KeyError("missing cell")
 
     with pytest.raises(KeyError):
-        write_results(path, {"seconds": 1.5}, broken)
+        harness.write_results(path, {"seconds": 1.5}, broken)
     assert json.loads(path.read_text()) == {"seconds": 1.5}
     result: dict[str, object] = {"seconds": 2.0}
-    table = write_results(path, result, lambda r: f"| {r['seconds']} |", indent=2)
+    table = harness.write_results(path, result, lambda r: f"| {r['seconds']} |", indent=2)
     assert table == "| 2.0 |"
     assert json.loads(path.read_text()) == {"seconds": 2.0, "markdown": "| 2.0 |"}
     assert path.read_text().startswith('{\n  "seconds"')
