@@ -209,13 +209,14 @@ def _in_process(args: dict[str, Any]) -> None:
     t0 = time.perf_counter()
     from tabular_classifier.monitoring.drift import build_report, metric_specs, summarize
     from tabular_classifier.monitoring.window import read_window
+    from tabular_classifier.predictor import ModelBundle
 
     cfg, numeric, categorical, meta = _monitoring_inputs(args)
     reference, columns = _reference(args["reference"], numeric, categorical)
+    # The exported version's row contract, as load_current_window gets it from the classifier.
+    contract = ModelBundle.load(Path(args["schema"]).parent / "bundle").contract
     t1, c1 = time.perf_counter(), time.process_time()
-    window, info = read_window(
-        cfg.window, Path(cfg.window.log_dir), lambda _v: (numeric, categorical)
-    )
+    window, info = read_window(cfg.window, Path(cfg.window.log_dir), lambda _v: contract)
     t2 = time.perf_counter()
     current = window[columns]
     report = build_report(
