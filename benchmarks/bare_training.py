@@ -5,7 +5,8 @@ MLflow logging (params, per-epoch metrics, test metrics, evaluation artifacts, p
 registry version) as ``configs/training.yaml`` does through ZenML. Used by
 ``benchmarks/training_overhead.py`` as the baseline.
 
-Usage: python benchmarks/bare_training.py --tracking-uri sqlite:///path/mlflow.db
+Usage (from the repository root or a copy of it):
+    python -m benchmarks.bare_training --tracking-uri sqlite:///path/mlflow.db
 """
 
 from __future__ import annotations

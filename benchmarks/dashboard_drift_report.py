@@ -1,6 +1,6 @@
 """Benchmark: the drift report in the ZenML dashboard, page size and time to render.
 
-    python benchmarks/dashboard_drift_report.py [--repeats 5]    # about 10 minutes on 2 cores
+    python -m benchmarks.dashboard_drift_report [--repeats 5]    # about 10 minutes on 2 cores
 
 Builds the browser test's store (``scripts.dashboard_demo``: the quickstart, a deployment, 200
 drifted rows through the gateway, a monitoring run), serves it with ``zenml login --local`` on
@@ -26,29 +26,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import subprocess
-import sys
 import time
 import urllib.request
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks.harness import RESULTS_DIR, git_state, load_average, machine_info, write_results
+from scripts.dashboard_browser import launch, wait_for_dag
+from scripts.dashboard_demo import DemoStore
 
-from scripts.dashboard_browser import launch, wait_for_dag  # noqa: E402
-from scripts.dashboard_demo import DemoStore  # noqa: E402
-
-RESULTS = REPO / "benchmarks" / "results" / "dashboard_drift_report.json"
+RESULTS = RESULTS_DIR / "dashboard_drift_report.json"
 IFRAME = "iframe[title='Secure HTML Content']"
-
-
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _api(store: DemoStore, artifact_id: str, repeats: int) -> dict[str, Any]:
@@ -166,11 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "benchmark": "dashboard_drift_report",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "load_at_start": _load(),
+        "git": git_state().short_commit,
+        "machine": machine_info("cpus", "python"),
+        "load_at_start": load_average(),
         "repeats": args.repeats,
     }
     store = DemoStore.create()
@@ -195,11 +182,9 @@ def main(argv: list[str] | None = None) -> int:
             result["pages"][name] = measured
     finally:
         store.remove()
-    result["load_at_end"] = _load()
+    result["load_at_end"] = load_average()
     result["total_s"] = round(time.perf_counter() - started, 1)
-    result["markdown"] = _markdown(result)
-    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
-    print(result["markdown"])
+    print(write_results(RESULTS, result, _markdown))
     return 0
 
 

@@ -51,11 +51,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.util
-import json
 import math
-import os
-import platform
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -78,6 +74,14 @@ from sklearn.metrics import (
 )
 from threadpoolctl import threadpool_limits
 
+from benchmarks.harness import (
+    REPO,
+    RESULTS_DIR,
+    git_state,
+    load_average,
+    machine_info,
+    write_results,
+)
 from tabular_classifier.baseline import fit_baseline
 from tabular_classifier.calibration import brier_score, choose_threshold
 from tabular_classifier.config import DataConfig, SplitConfig, ThresholdRule, load_model_config
@@ -92,11 +96,10 @@ from tabular_classifier.evaluation import evaluate
 from tabular_classifier.predictor import ModelBundle, Predictor
 from tabular_classifier.training import fit_bundle
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "model_quality.json"
+RESULTS = RESULTS_DIR / "model_quality.json"
 MODEL_CONFIGS = {
-    "mlp_001": ROOT / "configs" / "models-configs" / "model_config_001.yaml",
-    "mlp_002": ROOT / "configs" / "models-configs" / "model_config_002.yaml",
+    "mlp_001": REPO / "configs" / "models-configs" / "model_config_001.yaml",
+    "mlp_002": REPO / "configs" / "models-configs" / "model_config_002.yaml",
 }
 MAX_F1 = ThresholdRule(rule="max_f1")
 RARE_POSITIVE_RATE = 0.15
@@ -456,12 +459,6 @@ def run_table(table: Table, workdir: Path, salts: list[int]) -> dict[str, Any]:
     }
 
 
-def _git_commit() -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-
-
 def _print_tables(results: dict[str, dict[str, Any]], salts: list[int]) -> None:
     print(f"Means over split salts {salts}; ROC AUC: mean (min-max).\n")
     print(
@@ -530,7 +527,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown table(s) {unknown}; choose from {', '.join(TABLES_BY_NAME)}")
     salts = [int(s) for s in args.salts.split(",")]
     started = dt.datetime.now(dt.UTC)
-    load_before = os.getloadavg()
+    load_before = load_average()
     wall = time.perf_counter()
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as workdir:
@@ -543,14 +540,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     document = {
         "date": started.date().isoformat(),
-        "commit": _git_commit(),
+        "commit": git_state().short_commit,
         "wall_seconds": time.perf_counter() - wall,
         "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
+            **machine_info("python", "cpus", "platform"),
             "load_average_before": load_before,
-            "load_average_after": os.getloadavg(),
+            "load_average_after": load_average(),
         },
         "versions": {
             "torch": torch.__version__,
@@ -562,8 +557,8 @@ def main(argv: list[str] | None = None) -> None:
         "threshold_rule": "max_f1 on the validation split (calibration.choose_threshold)",
         "tables": results,
     }
-    RESULTS.write_text(json.dumps(document, indent=1) + "\n")
-    print(f"\nwrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+    write_results(RESULTS, document)
+    print(f"\nwrote {RESULTS.relative_to(REPO)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ in-process monitoring with and without sampling and compares the verdicts and sc
 Writes ``benchmarks/results/monitoring.json`` and prints Markdown tables. Nothing is served;
 every process started here is stopped; the temporary copy and store are deleted.
 
-Usage: python benchmarks/monitoring.py [--sizes 10000,100000,1000000] [--timeout 1200]
+Usage: python -m benchmarks.monitoring [--sizes 10000,100000,1000000] [--timeout 1200]
        [--mem-limit-gib 16] [--no-drift-check] [--keep-work]
 """
 
@@ -45,25 +45,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout  # noqa: E402
+from benchmarks.harness import (
+    BIN,
+    REPO,
+    RESULTS_DIR,
+    ResultMissing,
+    checkout_env,
+    emit_result,
+    git_state,
+    load_average,
+    machine_info,
+    module_command,
+    package_versions,
+    read_result,
+    run_timed,
+    write_results,
+)
+from scripts.isolated_checkout import copy_checkout
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "monitoring.json"
-BIN = Path(sys.executable).parent
+RESULTS = RESULTS_DIR / "monitoring.json"
 MODEL_NAME = "breast_cancer_classifier"
 PIPELINE = "pipelines.monitoring.monitoring_pipeline"
 STEPS = ("load_current_window", "detect_drift", "check_service_health", "send_alerts")
@@ -73,16 +83,12 @@ JITTER = 0.05  # Gaussian noise, as a fraction of each column's standard deviati
 DRIFT_SHIFT = 0.2  # the drifted window: + this many standard deviations ...
 DRIFT_COLUMNS = ("mean radius", "mean texture", "mean smoothness")  # ... in these columns
 TARGET_RATIO = 1.3
-RESULT_TAG = "BENCH_RESULT "
+SETUP_TIMEOUT_S = 1200  # per setup command (the quickstart's training pipeline takes about 20 s)
 VERSIONS = ("zenml", "mlflow", "evidently", "pandas", "numpy", "pyarrow", "scipy", "torch")
 
 
 # --------------------------------------------------------------------------- child modes
 # Each runs in a fresh process (cwd: the checkout copy) and prints one RESULT_TAG line.
-
-
-def _emit(result: dict[str, Any]) -> None:
-    print(RESULT_TAG + json.dumps(result), flush=True)
 
 
 def _generate(args: dict[str, Any]) -> None:
@@ -138,7 +144,7 @@ def _generate(args: dict[str, Any]) -> None:
     path = log_dir / "batch-bench.parquet"
     # The layout batch inference writes (serving.prediction_log.write_batch): 100k-row groups.
     frame.to_parquet(path, index=False, row_group_size=100_000)
-    _emit(
+    emit_result(
         {
             "path": str(path),
             "rows": n,
@@ -203,13 +209,14 @@ def _in_process(args: dict[str, Any]) -> None:
     t0 = time.perf_counter()
     from tabular_classifier.monitoring.drift import build_report, metric_specs, summarize
     from tabular_classifier.monitoring.window import read_window
+    from tabular_classifier.predictor import ModelBundle
 
     cfg, numeric, categorical, meta = _monitoring_inputs(args)
     reference, columns = _reference(args["reference"], numeric, categorical)
+    # The exported version's row contract, as load_current_window gets it from the classifier.
+    contract = ModelBundle.load(Path(args["schema"]).parent / "bundle").contract
     t1, c1 = time.perf_counter(), time.process_time()
-    window, info = read_window(
-        cfg.window, Path(cfg.window.log_dir), lambda _v: (numeric, categorical)
-    )
+    window, info = read_window(cfg.window, Path(cfg.window.log_dir), lambda _v: contract)
     t2 = time.perf_counter()
     current = window[columns]
     report = build_report(
@@ -229,7 +236,7 @@ def _in_process(args: dict[str, Any]) -> None:
     t4, c4 = time.perf_counter(), time.process_time()
     html_bytes = len(report.get_html()) if args.get("html") else None
     t5 = time.perf_counter()
-    _emit(
+    emit_result(
         {
             "import_and_reference_s": t1 - t0,
             "read_window_s": t2 - t1,
@@ -265,7 +272,7 @@ def _floor(args: dict[str, Any]) -> None:
         reference, current, metric_specs(numeric, categorical, cfg.drift), numeric, categorical
     )
     t3, c3 = time.perf_counter(), time.process_time()
-    _emit(
+    emit_result(
         {
             "import_s": t1 - t0,
             "load_s": t2 - t1,
@@ -299,8 +306,10 @@ export()
 """
 
 _RUNS = """
-import json, sys
+import sys
 from zenml.client import Client
+
+from benchmarks.harness import emit_result
 
 
 def collect_runs():
@@ -331,7 +340,7 @@ def collect_runs():
                      "start": run.start_time.isoformat() if run.start_time else None,
                      "end": run.end_time.isoformat() if run.end_time else None,
                      "steps": steps, "summary": summary}
-    print("BENCH_RESULT " + json.dumps(out))
+    emit_result(out)
 
 
 collect_runs()
@@ -397,10 +406,10 @@ def _measure(
         wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     text = out_path.read_text(errors="replace")
-    payload = None
-    for line in text.splitlines():
-        if line.startswith(RESULT_TAG):
-            payload = json.loads(line[len(RESULT_TAG) :])
+    try:
+        payload = read_result(text)
+    except ResultMissing:
+        payload = None
     try:
         os.killpg(process.pid, signal.SIGKILL)  # leftovers of the session, if any
     except ProcessLookupError:
@@ -430,44 +439,6 @@ def _measure(
 # --------------------------------------------------------------------------- orchestration
 
 
-def _env(work: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    for key in ("TABULAR_SERVING_STATE", "TABULAR_PREDICTION_LOG", "ZENML_REPOSITORY_PATH"):
-        env.pop(key, None)
-    env.update(OFFLINE_ENV)
-    env.update(
-        {
-            "ZENML_CONFIG_PATH": str(work / "zenml"),
-            "PYTHONPATH": str(work / "repo"),
-            "TMPDIR": str(work / "tmp"),
-            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        }
-    )
-    return env
-
-
-def _run(cmd: list[str], env: dict[str, str], cwd: Path, log: Path, timeout: int = 1200) -> str:
-    print(f"  $ {' '.join(cmd)[:160]}", flush=True)
-    start = time.perf_counter()
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    with log.open("a") as handle:
-        handle.write(f"$ {' '.join(cmd)}\n{result.stdout}\n{result.stderr}\n")
-    if result.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(cmd)} exited {result.returncode}:\n"
-            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
-    print(f"    ({time.perf_counter() - start:.0f} s)", flush=True)
-    return result.stdout
-
-
-def _payload(stdout: str) -> Any:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG) :])
-    raise SystemExit("no result line in the child's output")
-
-
 def _setup(work: Path, env: dict[str, str]) -> tuple[Path, dict[str, Any], float]:
     """The quickstart in the copy (without its `uv sync`), then export the model version."""
     repo = copy_checkout(work / "repo")
@@ -475,18 +446,21 @@ def _setup(work: Path, env: dict[str, str]) -> tuple[Path, dict[str, Any], float
     log = work / "setup.log"
     python, zenml = str(BIN / "python"), str(BIN / "zenml")
     start = time.perf_counter()
-    _run([zenml, "init"], env, repo, log)
-    _run([python, "-m", "stacks", "apply", "stacks/local.yaml"], env, repo, log)
-    _run([python, "-m", "scripts.materialize_data"], env, repo, log)
-    _run(
+    for cmd in (
+        [zenml, "init"],
+        [python, "-m", "stacks", "apply", "stacks/local.yaml"],
+        [python, "-m", "scripts.materialize_data"],
         [zenml, "pipeline", "run", "pipelines.training.training_pipeline", "-c",
          "configs/training.yaml"],
-        env, repo, log,
-    )  # fmt: skip
+    ):  # fmt: skip
+        run_timed(cmd, cwd=repo, env=env, log=log, timeout=SETUP_TIMEOUT_S)
     setup_s = time.perf_counter() - start
     export = work / "model"
     export.mkdir()
-    _run([python, "-c", _EXPORT, MODEL_NAME, str(export)], env, repo, log)
+    run_timed(
+        [python, "-c", _EXPORT, MODEL_NAME, str(export)],
+        cwd=repo, env=env, log=log, timeout=SETUP_TIMEOUT_S,
+    )  # fmt: skip
     meta = json.loads((export / "schema.json").read_text())
     return repo, meta, setup_s
 
@@ -502,50 +476,7 @@ def _child(repo: Path, mode: str, args: dict[str, Any], work: Path, name: str) -
     path = work / "args" / f"{name}.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(args))
-    return [str(BIN / "python"), str(repo / "benchmarks" / "monitoring.py"), "--mode", mode,
-            "--args", str(path)]  # fmt: skip
-
-
-def _machine() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["memory_gib"] = round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return info
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in VERSIONS:
-        try:
-            out[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def _git() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-
-    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--short"))}
-
-
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
+    return module_command("monitoring", "--mode", mode, "--args", str(path))
 
 
 def _ok(m: dict[str, Any]) -> bool:
@@ -594,7 +525,7 @@ def _measure_size(
     if not _ok(gen):
         raise SystemExit(f"could not build the {n}-row window")
     window_file = gen["result"]["path"]
-    cell: dict[str, Any] = {"rows": n, "window": gen["result"], "load_before": _load()}
+    cell: dict[str, Any] = {"rows": n, "window": gen["result"], "load_before": load_average()}
 
     full_cfg = _monitoring_params(repo, log_dir, None)
     cell["evidently"] = _measure(
@@ -618,12 +549,16 @@ def _measure_size(
             env, repo, logs / f"{key}{n}.log", opts.timeout, mem_limit,
         )  # fmt: skip
         cell[key]["max_rows"] = max_rows
-    runs = _payload(_run([str(BIN / "python"), "-c", _RUNS, *names.values()], env, repo,
-                         work / "setup.log"))  # fmt: skip
+    runs = read_result(
+        run_timed(
+            [str(BIN / "python"), "-c", _RUNS, *names.values()],
+            cwd=repo, env=env, log=work / "setup.log", timeout=SETUP_TIMEOUT_S,
+        ).stdout
+    )  # fmt: skip
     for key, name in names.items():
         cell[key]["run_name"] = name
         cell[key]["zenml_run"] = runs.get(name)
-    cell["load_after"] = _load()
+    cell["load_after"] = load_average()
     cell["ratios"] = _ratios(cell)
     print(json.dumps(cell["ratios"], indent=1), flush=True)
     return cell
@@ -768,16 +703,23 @@ def main() -> None:
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bench-monitoring-"))
-    env = _env(work)
-    zen_config = ROOT / ".zen" / "config.yaml"
+    env = checkout_env(work, work / "repo", tmpdir=work / "tmp")
+    zen_config = REPO / ".zen" / "config.yaml"
     zen_before = zen_config.read_bytes() if zen_config.exists() else None
+    git = git_state()
+    machine = {  # "cpu_model" is "cpu" in this benchmark's committed results
+        ("cpu" if key == "cpu_model" else key): value
+        for key, value in machine_info(
+            "cpus", "python", "platform", "cpu_model", "memory_gib"
+        ).items()
+    }
     result: dict[str, Any] = {
         "benchmark": "monitoring",
         "date": time.strftime("%Y-%m-%d"),
-        "git": _git(),
-        "machine": _machine(),
-        "versions": _versions(),
-        "load_at_start": _load(),
+        "git": {"commit": git.short_commit, "dirty": git.dirty},
+        "machine": machine,
+        "versions": package_versions(VERSIONS),
+        "load_at_start": load_average(),
         "settings": {
             "sizes": opts.sizes,
             "features": 30,
@@ -822,14 +764,10 @@ def main() -> None:
             print(f"kept {work}", flush=True)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    result["load_at_end"] = _load()
+    result["load_at_end"] = load_average()
     result["total_s"] = time.perf_counter() - started
     output = Path(opts.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")  # first, in case the table fails
-    table = _markdown(result)
-    result["markdown"] = table
-    output.write_text(json.dumps(result, indent=2) + "\n")
+    table = write_results(output, result, _markdown, indent=2)
     print("\n" + table)
     print(f"\ntotal {result['total_s'] / 60:.1f} min; wrote {output}")
 

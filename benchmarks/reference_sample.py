@@ -23,14 +23,12 @@ Writes ``benchmarks/results/reference_sample.json``. Offline; nothing else is re
 
 from __future__ import annotations
 
-import json
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import ks_2samp, wasserstein_distance
 
+from benchmarks.harness import RESULTS_DIR, machine_info, write_results
 from tabular_classifier.config import ReferenceConfig
 from tabular_classifier.evaluation import reference_sample
 
@@ -39,7 +37,7 @@ WINDOW_ROWS = 5_000
 SEEDS = range(20)
 SHIFTS = (0.0, 0.05, 0.1, 0.2)
 THRESHOLD = 0.1  # Evidently's default for the normed Wasserstein distance
-RESULTS = Path(__file__).resolve().parent / "results" / "reference_sample.json"
+RESULTS = RESULTS_DIR / "reference_sample.json"
 
 
 def _normed_wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
@@ -63,7 +61,7 @@ def main() -> None:
         "seeds": len(SEEDS),
         "window_rows": WINDOW_ROWS,
         "threshold": THRESHOLD,
-        "python": platform.python_version(),
+        "python": machine_info("python")["python"],
         "date": time.strftime("%Y-%m-%d"),
         "columns": {},
     }
@@ -111,7 +109,7 @@ def main() -> None:
                 f"{row['max_abs_difference']:.4f} | {row['verdicts_differing']} |"
             )
     results["seconds"] = round(time.perf_counter() - started, 1)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_results(RESULTS, results)
     print(f"\nwrote {RESULTS} in {results['seconds']} s")
 
 

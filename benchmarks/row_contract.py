@@ -18,32 +18,30 @@ Usage: python -m benchmarks.row_contract   (from the repository root, about 30 s
 from __future__ import annotations
 
 import json
-import platform
 import statistics
 import subprocess
 import sys
 import time
 import types
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.harness import REPO, RESULTS_DIR, machine_info, write_results
 from serving.contract import parse_rows
 from tabular_classifier.contract import FeatureSpec, RowContract
 from tabular_classifier.datasets import export_breast_cancer_csv
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "row_contract.json"
+RESULTS = RESULTS_DIR / "row_contract.json"
 BEFORE_COMMIT = "e44467b"
 
 
 def _before_module() -> types.ModuleType:
     source = subprocess.run(
         ["git", "show", f"{BEFORE_COMMIT}:serving/contract.py"],
-        cwd=ROOT,
+        cwd=REPO,
         check=True,
         capture_output=True,
         text=True,
@@ -66,7 +64,7 @@ def _per_call_us(call: Callable[[], Any], calls: int, rounds: int = 15) -> float
 
 
 def main() -> None:
-    table_path = ROOT / "benchmarks" / "results" / ".breast_cancer.csv"
+    table_path = RESULTS_DIR / ".breast_cancer.csv"
     export_breast_cancer_csv(table_path)
     table = pd.read_csv(table_path).drop(columns=["target"])
     table_path.unlink()
@@ -79,11 +77,7 @@ def main() -> None:
     before = _before_module()
     old_contract = before.FeatureContract(numeric=tuple(columns), categorical=())
     results: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": __import__("os").cpu_count(),
-            "platform": platform.platform(),
-        },
+        "machine": machine_info("python", "cpus", "platform"),
         "before_commit": BEFORE_COMMIT,
         "cells": [],
     }
@@ -93,7 +87,7 @@ def main() -> None:
         np.testing.assert_array_equal(
             parse_rows(body, contract).numeric, np.array(before.parse_rows(body, old_contract))
         )
-        timings = {"before": [], "contract": []}
+        timings: dict[str, list[float]] = {"before": [], "contract": []}
         calls_before = lambda body=body: before.parse_rows(body, old_contract)  # noqa: E731
         calls_contract = lambda body=body: parse_rows(body, contract)  # noqa: E731
         for _ in range(3):  # interleaved
@@ -106,7 +100,7 @@ def main() -> None:
         }
         cell["ratio_contract_over_before"] = cell["contract_us"] / cell["before_us"]
         results["cells"].append(cell)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_results(RESULTS, results)
     print("| rows | before (µs) | contract (µs) | contract / before |")
     print("|---|---|---|---|")
     for cell in results["cells"]:

@@ -35,19 +35,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results" / "training_scale.json"
+from benchmarks.harness import (
+    REPO,
+    RESULTS_DIR,
+    emit_result,
+    machine_info,
+    module_command,
+    read_result,
+    run_timed,
+    write_results,
+)
+
+RESULTS = RESULTS_DIR / "training_scale.json"
 SIZES = (100_000, 1_000_000)
 N_FEATURES = 30
 POSITIVE_RATE = 0.21
@@ -201,21 +207,12 @@ def run_repo(path: Path) -> dict[str, Any]:
 
 
 def _child(variant: str, path: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.training_scale", "--child", variant, str(path)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    """Run one variant in its own process; its result line plus the whole process's wall time."""
+    done = run_timed(
+        module_command("training_scale", "--child", variant, str(path)), cwd=REPO, echo=False
     )
-    wall = time.perf_counter() - started
-    if completed.returncode != 0:
-        raise RuntimeError(f"{variant} child failed:\n{completed.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    result["wall_s"] = wall
+    result: dict[str, Any] = read_result(done.stdout)
+    result["wall_s"] = done.seconds
     return result
 
 
@@ -239,14 +236,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         variant, path = args.child
-        out = run_bare(Path(path)) if variant == "bare" else run_repo(Path(path))
-        print(json.dumps(out))
+        emit_result(run_bare(Path(path)) if variant == "bare" else run_repo(Path(path)))
         return
 
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
+        **machine_info("python", "cpus"),
         "epochs": EPOCHS,
         "batch_size": BATCH_SIZE,
         "repeats": args.repeats,
@@ -263,7 +258,7 @@ def main() -> None:
                     print(f"{n_rows} {variant}: {json.dumps(row[variant][-1])}", flush=True)
             row["median"] = {v: _medians(row[v]) for v in ("bare", "repo")}
             results["runs"][str(n_rows)] = row
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_results(RESULTS, results)
     print(
         "\n| rows | variant | wall (s) | train loop (s) | train rows/s | peak RSS (MB) | test AUC |"
     )
