@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Model serving: `mlflow models serve` on a registered model version, by alias
 # (models:/<MODEL_NAME>@<MODEL_ALIAS>, default `champion`) from the MLflow tracking server at
 # MLFLOW_TRACKING_URI. The environment is exactly uv.lock (no dev group), the one the model was
@@ -7,21 +6,26 @@
 #   docker build -f docker/serving.Dockerfile -t REGISTRY/tabular-mlops-serving:TAG .
 #   docker run -p 127.0.0.1:5001:8080 -e MLFLOW_TRACKING_URI=http://mlflow.example:5000 \
 #     -e MODEL_NAME=breast_cancer_classifier REGISTRY/tabular-mlops-serving:TAG
+# Base images are build arguments: the defaults are the official images; where no registry
+# is reachable, scripts/docker.sh builds local stand-ins (README, "Containers").
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
 
-FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+FROM ${UV_IMAGE} AS uv
 
 FROM ${PYTHON_IMAGE} AS builder
 COPY --from=uv /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
-    UV_PYTHON=/usr/local/bin/python3.11 \
+    UV_PYTHON=python3.11 \
     UV_PROJECT_ENVIRONMENT=/opt/venv
 WORKDIR /build
 COPY pyproject.toml uv.lock .python-version ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-project
+    --mount=type=secret,id=ca_bundle \
+    if [ -f /run/secrets/ca_bundle ]; then export SSL_CERT_FILE=/run/secrets/ca_bundle; fi \
+    && uv sync --frozen --no-dev --no-install-project
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG APP_UID=10001

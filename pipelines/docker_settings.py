@@ -10,16 +10,56 @@ store and the step containers download it, so only a change to the lock needs a 
 
 The local orchestrator ignores Docker settings; on the ``local`` and ``server`` stacks these
 settings change nothing.
+
+Where the official base images cannot be pulled (our machines: ``scripts/docker.sh``), the
+build takes them from the environment when the pipeline is compiled:
+``TABULAR_PYTHON_IMAGE`` and ``TABULAR_UV_IMAGE`` become the Dockerfile's ``PYTHON_IMAGE`` and
+``UV_IMAGE`` build arguments, and ``TABULAR_BUILD_CA_BUNDLE`` (a file) the build secret
+``ca_bundle``. A secret needs the image builder's ``use_subprocess_call: true`` (the Docker
+CLI with BuildKit, as ``stacks/docker.yaml`` sets it). Unset, the build uses the defaults.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from zenml.config import DockerSettings
+from zenml.config.docker_settings import DockerBuildConfig, DockerBuildOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PIPELINE_DOCKERFILE = REPO_ROOT / "docker" / "pipeline.Dockerfile"
+
+BASE_IMAGE_ENV = {"TABULAR_PYTHON_IMAGE": "PYTHON_IMAGE", "TABULAR_UV_IMAGE": "UV_IMAGE"}
+CA_BUNDLE_ENV = "TABULAR_BUILD_CA_BUNDLE"
+
+
+def build_options_from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The Docker build options the environment asks for (see the module docstring).
+
+    Args:
+        environ: The environment to read; ``os.environ`` by default.
+
+    Returns:
+        ``{"build_args": {...}, "secret": "id=ca_bundle,src=FILE"}``, each key present only
+        when its variables are set; ``{}`` when none is.
+
+    Raises:
+        FileNotFoundError: If ``TABULAR_BUILD_CA_BUNDLE`` names no file.
+    """
+    env = os.environ if environ is None else environ
+    options: dict[str, Any] = {}
+    build_args = {arg: env[name] for name, arg in BASE_IMAGE_ENV.items() if env.get(name)}
+    if build_args:
+        options["build_args"] = build_args
+    ca_bundle = env.get(CA_BUNDLE_ENV)
+    if ca_bundle:
+        if not Path(ca_bundle).is_file():
+            raise FileNotFoundError(f"{CA_BUNDLE_ENV}={ca_bundle} is not a file")
+        options["secret"] = f"id=ca_bundle,src={ca_bundle}"
+    return options
+
 
 DOCKER_SETTINGS = DockerSettings(
     dockerfile=str(PIPELINE_DOCKERFILE),
@@ -34,4 +74,8 @@ DOCKER_SETTINGS = DockerSettings(
     allow_download_from_code_repository=True,
     allow_including_files_in_images=False,
     target_repository="tabular-mlops-pipeline",
+    # How the image is built from `dockerfile`: the environment's base images and CA secret.
+    parent_image_build_config=DockerBuildConfig(
+        build_options=DockerBuildOptions(**build_options_from_env())
+    ),
 )

@@ -7,6 +7,10 @@ Data flows one way through the modules: ``config`` -> ``data`` -> ``features`` -
 tracking layers, which call into this package.
 """
 
+import importlib
+import pkgutil
+from types import ModuleType
+
 from tabular_classifier.config import (
     DataConfig,
     ModelConfig,
@@ -74,3 +78,19 @@ __all__ = [
     "train_classifier",
     "validate_and_infer_schema",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """Import a submodule on first attribute access (``tabular_classifier.baseline``).
+
+    ZenML stores a module cache dependency (``steps.caching.ML_CODE``) as the path
+    ``tabular_classifier.baseline`` and loads it back as attribute ``baseline`` of the package.
+    In a fresh step container nothing has imported that submodule yet when the cache key is
+    computed, so plain attribute access would fail.
+
+    Raises:
+        AttributeError: If ``name`` is not a submodule of the package.
+    """
+    if name in {info.name for info in pkgutil.iter_modules(__path__)}:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

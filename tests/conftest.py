@@ -26,6 +26,24 @@ from tabular_classifier.features import FittedPreprocessor
 from tabular_classifier.predictor import ModelBundle
 from tabular_classifier.training import TrainingResult, fit_bundle
 
+DOCKER_TESTS = Path(__file__).resolve().parent / "docker"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Collect tests/docker only when a command-line argument names it (or a file in it).
+
+    They install and start a Docker engine as root and build images of several GB (README,
+    "Containers"), so the default collection (``pytest``, ``scripts/test.sh``) leaves them out.
+    """
+    if collection_path != DOCKER_TESTS:
+        return None
+    for arg in config.args:
+        named = Path(arg.split("::")[0]).resolve()
+        if named == DOCKER_TESTS or DOCKER_TESTS in named.parents:
+            return None
+    return True
+
+
 # The small configuration the behavioural tests are written against.
 CORE_BEHAVIOURAL_CONFIG = {
     "name": "behavioural-tests",
