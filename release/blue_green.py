@@ -35,6 +35,14 @@ from release.production import (
     registered_version,
     set_production,
 )
+from serving.identity import (
+    ServerProcess,
+    UnidentifiedServer,
+    check_listener,
+    free_port,
+    identify_listener,
+    still_running,
+)
 from serving.routing import (
     HistoryEntry,
     Route,
@@ -55,6 +63,8 @@ DEFAULT_TIMEOUT_S = 120
 # so the next server can be handed the same port and the old server answers for the new one.
 # The smoke test's model-version check catches that, but the deployment then fails.
 DEFAULT_WORKERS = 1
+# Model server ports are counted up from here, as ZenML's local deployer counts them.
+MODEL_SERVER_PORT_START = 8000
 
 
 class DeploymentError(RuntimeError):
@@ -216,19 +226,29 @@ def _start_server(model_version: Any, registered: str, timeout_s: int, workers: 
 def _create_server(
     deployer: Any, config: Any, service_type: Any, model_version_id: UUID, timeout_s: int
 ) -> Any:
-    """Register a new service in ZenML and start it through the deployer.
+    """Register a new service in ZenML and start it through the deployer, on a port we chose.
 
     ``BaseModelDeployer.deploy_model`` is not used: in ZenML 0.98 it first looks for "an
     existing server with the same config", but the store ignores the config filter, so it
     hands back whichever MLflow server of this flavor is newest; a second version could never
-    run beside the first. These are the same calls ``deploy_model`` makes, minus that lookup.
+    run beside the first. The service is built as the deployer's ``perform_deploy_model`` builds
+    it (same class, the deployer's runtime path), except that its port is one nothing is bound
+    to (:func:`serving.identity.free_port`, from 8000 up as ZenML counts), fixed with
+    ``allocate_port=False``: ZenML's own probe accepts a port another process listens on with
+    ``SO_REUSEPORT``, and the server then dies while that process answers in its place.
     """
+    from zenml.integrations.mlflow.services.mlflow_deployment import MLFlowDeploymentService
+
     client = Client()
     response = client.create_service(
         config=config, service_type=service_type, model_version_id=model_version_id
     )
     try:
-        service = deployer.perform_deploy_model(id=response.id, config=config, timeout=timeout_s)
+        config.root_runtime_path = deployer.local_path
+        service = MLFlowDeploymentService(uuid=response.id, config=config)
+        service.endpoint.config.port = free_port(MODEL_SERVER_PORT_START)
+        service.endpoint.config.allocate_port = False
+        service.start(timeout=timeout_s)
     except Exception:
         client.delete_service(response.id)
         raise
@@ -247,6 +267,28 @@ def _create_server(
         _delete_server(str(service.uuid))
         raise DeploymentError(f"model server {service.uuid} did not start; see {runtime}")
     return service
+
+
+def identify_server(service: Any) -> ServerProcess:
+    """The process answering on ``service``'s port, checked to be the one its daemon started.
+
+    Args:
+        service: A running ZenML local daemon service (``MLFlowDeploymentService``).
+
+    Raises:
+        DeploymentError: If the port is answered by any other process, or the daemon is gone.
+    """
+    port = service.endpoint.status.port
+    daemon_pid = service.status.pid
+    if not port or not daemon_pid:
+        raise DeploymentError(f"model server {service.uuid} has no port or daemon process")
+    try:
+        return identify_listener(int(port), int(daemon_pid))
+    except UnidentifiedServer as exc:
+        raise DeploymentError(
+            f"model server {service.uuid} is not the process answering: {exc}; the deployment "
+            "is refused so that the gateway never routes to it"
+        ) from exc
 
 
 def _delete_server(service_id: str) -> None:
@@ -343,7 +385,11 @@ def _start_and_check(
         if not url or not health:
             raise DeploymentError(f"model server {service_id} exposes no endpoint")
         health_check(health)
+        server = identify_server(service)
         worst = smoke_test(url, report, tolerance, str(target.number))
+        # Still the same process after the smoke test (it did not die and get replaced).
+        if not still_running(server) or identify_server(service).pid != server.pid:
+            raise DeploymentError(f"model server {service_id} changed process during its checks")
     except Exception:
         if service_id not in routed:
             _delete_server(service_id)
@@ -357,6 +403,8 @@ def _start_and_check(
         health_url=health,
         contract=bundle.contract.to_dict(),
         deployment_id=uuid4().hex,
+        server_pid=server.pid,
+        server_started_at=server.started_at,
     )
     return green, worst
 
@@ -368,8 +416,9 @@ def already_serving(
 
     Compares the whole identity: model name, ZenML version, MLflow registry version, and that
     the route was made by a deployment (has a deployment id); never the version alone
-    (``card_classifier`` v1 is not ``breast_cancer_classifier`` v1). The server must also
-    answer its health URL with 200 within 2 s.
+    (``card_classifier`` v1 is not ``breast_cancer_classifier`` v1). Its port must be answered
+    by the process recorded at deployment alone (:func:`serving.identity.check_listener`), and
+    that process must answer its health URL with 200 within 2 s.
 
     Args:
         active: The routing table's active route, or ``None``.
@@ -383,6 +432,7 @@ def already_serving(
         and active.model_name == model_name
         and active.model_version == model_version
         and active.registered_version == registered
+        and check_listener(active.port, active.server) is None
         and _http(active.health_url, timeout=2.0)[0] == 200
     )
 
@@ -573,8 +623,7 @@ def rollback(
         and previous.model_version == target.model_version
         and previous.deployment_id in recorded
     ):
-        _bring_up(previous)
-        restored = previous
+        restored = _bring_up(previous)
     else:
         registered = registered_version(target_version)
         if registered is None:
@@ -604,14 +653,19 @@ def rollback(
     return new_table
 
 
-def _bring_up(route: Route) -> None:
-    """Make sure the kept server of ``route`` runs and answers its health URL.
+def _bring_up(route: Route) -> Route:
+    """Make sure the kept server of ``route`` runs, is the process recorded, and is healthy.
+
+    Returns:
+        ``route``, with the server process re-identified if the server had to be restarted.
 
     Raises:
-        DeploymentError: If it no longer exists or does not become healthy.
+        DeploymentError: If it no longer exists, does not become healthy, or its port is
+            answered by another process.
     """
-    if _http(route.health_url, timeout=2.0)[0] == 200:
-        return
+    if check_listener(route.port, route.server) is None:
+        health_check(route.health_url)
+        return route
     deployer = _deployer()
     services = deployer.find_model_server(service_uuid=UUID(route.service_id))
     if not services:
@@ -622,4 +676,7 @@ def _bring_up(route: Route) -> None:
         )
     if not services[0].is_running:
         deployer.start_model_server(UUID(route.service_id))
+        services = deployer.find_model_server(service_uuid=UUID(route.service_id))
     health_check(route.health_url)
+    server = identify_server(services[0])
+    return replace(route, server_pid=server.pid, server_started_at=server.started_at)

@@ -57,8 +57,9 @@ from prometheus_client import (
 )
 
 from serving.contract import DEFAULT_MAX_ROWS, RequestError, parse_rows
+from serving.identity import check_listener, still_running
 from serving.prediction_log import JsonlPredictionWriter, utc_now
-from serving.routing import DEFAULT_HOST, ROUTE_FILE, RouteTable, read_routes
+from serving.routing import DEFAULT_HOST, ROUTE_FILE, Route, RouteTable, read_routes
 from tabular_classifier.contract import RowContract
 
 logger = logging.getLogger("serving.gateway")
@@ -81,6 +82,10 @@ REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _LONG_RUN = re.compile(rf"[^\s'\"]{{{EXCERPT_CHARS + 1},}}")
 SERVICE_NAME = "tabular-gateway"
+# Seconds between full checks that a model server's port is answered by the recorded process.
+IDENTITY_RECHECK_S = 5.0
+# What a 503 tells clients to wait before retrying, in seconds.
+RETRY_AFTER_S = 2
 # Latency buckets in seconds, from 1 ms to 5 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -145,6 +150,50 @@ async def read_body_bounded(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def _check_route(route: Route) -> str | None:
+    try:
+        port = route.port
+    except ValueError as exc:
+        return str(exc)
+    return check_listener(port, route.server)
+
+
+class _Identity:
+    """Whether a route's port is answered by the model server process recorded at deployment.
+
+    The full check (:func:`serving.identity.check_listener`: every listener on the port is that
+    process) runs in a worker thread when a route is first used, every
+    :data:`IDENTITY_RECHECK_S` seconds, and after any failed connection to it; in between, each
+    request only checks that the process still runs with the same start time
+    (:func:`serving.identity.still_running`, tens of microseconds).
+    """
+
+    def __init__(self) -> None:
+        self._checked: dict[str, tuple[float, str | None]] = {}
+        self._lock = asyncio.Lock()
+
+    async def problem(self, route: Route) -> str | None:
+        """Why the gateway must not route to ``route``, or ``None`` when it may."""
+        key = f"{route.deployment_id}:{route.server_pid}"
+        checked = self._checked.get(key)
+        if checked is None or time.monotonic() - checked[0] > IDENTITY_RECHECK_S:
+            async with self._lock:
+                checked = self._checked.get(key)
+                if checked is None or time.monotonic() - checked[0] > IDENTITY_RECHECK_S:
+                    reason = await asyncio.to_thread(_check_route, route)
+                    checked = (time.monotonic(), reason)
+                    self._checked[key] = checked
+            return checked[1]
+        if checked[1] is None and not still_running(route.server):
+            checked = (checked[0], f"model server process {route.server_pid} is no longer running")
+            self._checked[key] = checked
+        return checked[1]
+
+    def forget(self, route: Route) -> None:
+        """Check ``route`` in full again on its next use (after a failed connection)."""
+        self._checked.pop(f"{route.deployment_id}:{route.server_pid}", None)
+
+
 class _Routes:
     """The routing table, re-read whenever ``route.json`` changes (one ``stat`` per request)."""
 
@@ -207,6 +256,7 @@ def create_app(
         registry=registry,
     )
     clients: dict[str, httpx.AsyncClient] = {}
+    identity = _Identity()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -225,7 +275,10 @@ def create_app(
         # Every error body has the same five keys (README, "The serving contract").
         body = {"field": None, "kind": None, "row": None, **body}
         return Response(
-            orjson.dumps(_bounded(body)), status_code=status, media_type="application/json"
+            orjson.dumps(_bounded(body)),
+            status_code=status,
+            media_type="application/json",
+            headers={"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None,
         )
 
     def _too_large(detail: str) -> Response:
@@ -278,6 +331,17 @@ def create_app(
         route = table.active
         if route is None or contract is None:
             return _error(503, {"error_code": "NO_DEPLOYMENT", "message": "no model deployed"})
+        problem = await identity.problem(route)
+        if problem is not None:
+            return _error(
+                503,
+                {
+                    "error_code": "MODEL_SERVER_UNIDENTIFIED",
+                    "message": f"model server for {route.model_name} version "
+                    f"{route.model_version} cannot be identified ({problem}); the gateway "
+                    "does not route to it",
+                },
+            )
         try:
             body = await read_body_bounded(request, max_body_bytes)
         except _BodyTooLarge as exc:
@@ -299,6 +363,7 @@ def create_app(
                 headers={"Content-Type": "application/json"},
             )
         except httpx.HTTPError as exc:
+            identity.forget(route)
             return _error(
                 503,
                 {
@@ -361,15 +426,21 @@ def create_app(
             return JSONResponse(
                 {"service": SERVICE_NAME, "status": "no deployment"}, status_code=503
             )
-        try:
-            upstream = await clients["http"].get(table.active.health_url, timeout=2.0)
-            up = upstream.status_code == 200
-        except httpx.HTTPError:
-            up = False
+        problem = await identity.problem(table.active)
+        up = False
+        if problem is None:
+            try:
+                upstream = await clients["http"].get(table.active.health_url, timeout=2.0)
+                up = upstream.status_code == 200
+            except httpx.HTTPError:
+                identity.forget(table.active)
+        status = "ok" if up else "model server unreachable"
+        if problem is not None:
+            status = f"model server unidentified: {problem}"
         return JSONResponse(
             {
                 "service": SERVICE_NAME,
-                "status": "ok" if up else "model server unreachable",
+                "status": status,
                 "model_name": table.active.model_name,
                 "model_version": table.active.model_version,
                 "deployment_id": table.active.deployment_id,

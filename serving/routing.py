@@ -22,10 +22,13 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from serving.identity import ServerProcess
 
 DEFAULT_HOST = "127.0.0.1"
 # Not 8000: ZenML's local model servers take free ports counting up from 8000.
@@ -49,6 +52,10 @@ class Route:
         contract: The model version's row contract (``RowContract.to_dict()``).
         deployment_id: A UUID4 hex made by each deployment; empty in a ``route.json`` written
             before deployments had one, which then never counts as "already deployed".
+        server_pid: The PID of the process listening on the server's port, identified at
+            deployment (:func:`serving.identity.identify_listener`); 0 in a route written
+            before deployments recorded it, which the gateway never routes to.
+        server_started_at: That process's start time, seconds since the epoch.
     """
 
     model_name: str
@@ -59,6 +66,25 @@ class Route:
     health_url: str
     contract: dict[str, Any]
     deployment_id: str = ""
+    server_pid: int = 0
+    server_started_at: float = 0.0
+
+    @property
+    def server(self) -> ServerProcess:
+        """The model server process recorded at deployment."""
+        return ServerProcess(pid=self.server_pid, started_at=self.server_started_at)
+
+    @property
+    def port(self) -> int:
+        """The model server's TCP port (from :attr:`url`).
+
+        Raises:
+            ValueError: If the URL names no port.
+        """
+        port = urllib.parse.urlsplit(self.url).port
+        if port is None:
+            raise ValueError(f"model server URL {self.url!r} names no port")
+        return port
 
     @property
     def identity(self) -> tuple[str, str, str]:

@@ -131,6 +131,59 @@ def test_deploy_production_and_predict_over_http(
     assert f'gateway_predictions_total{{model_version="{model_versions["production"]}"}}' in metrics
 
 
+def test_a_decoy_on_the_deployers_port_is_never_routed_to(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
+) -> None:
+    """A decoy answering /ping and /invocations exactly like the model server (same version,
+    same probabilities) listens on the port ZenML's deployer would pick next: the deployment
+    lands on another port, and nothing the gateway receives reaches the decoy."""
+    import socket
+    import sys
+
+    from zenml.utils.networking_utils import scan_for_available_port
+
+    version = zenml_client.get_model_version(MODEL_NAME, model_versions["cached"])
+    report = version.get_artifact("evaluation_report").load()
+    port = scan_for_available_port(8000)
+    assert port is not None
+    decoy_script = Path(__file__).parents[1] / "unit" / "model_server_process.py"
+    decoy = subprocess.Popen(
+        [
+            sys.executable,
+            str(decoy_script),
+            "--port",
+            str(port),
+            "--reuse-port",
+            "--version",
+            model_versions["cached"],
+            "--probabilities",
+            json.dumps([float(p) for p in report.smoke_probabilities]),
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline and decoy.poll() is None
+            time.sleep(0.1)
+        assert scan_for_available_port(8000) == port  # ZenML's probe still calls it free
+        _deploy(workspace, model_versions["cached"])
+        status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+        assert status["active"]["model_version"] == model_versions["cached"]
+        assert f":{port}/" not in status["active"]["url"]
+        assert status["active_server_healthy"] is True
+        for _ in range(20):
+            code, body = _post(_payload(report.smoke_frame()))
+            assert code == 200 and body["model_version"] == model_versions["cached"]
+        count = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/count").read())
+        assert count == {"invocations": 0}
+    finally:
+        decoy.kill()
+        decoy.wait(timeout=10)
+
+
 def test_deploys_a_version_whose_training_was_cached(
     workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
 ) -> None:
