@@ -168,15 +168,25 @@ class RouteTable:
         )
 
 
+def zenml_config_directory() -> Path:
+    """ZenML's global config directory, found as ZenML finds it, without importing ZenML.
+
+    ``$ZENML_CONFIG_PATH`` (resolved) if set, else click's application directory for
+    ``zenml`` (``zenml.utils.io_utils.get_global_config_directory``); importing ZenML costs
+    seconds, which the gateway and ``python -m release status`` do not pay.
+    """
+    override = os.environ.get("ZENML_CONFIG_PATH")
+    if override:
+        return Path(override).resolve()
+    import click
+
+    return Path(click.get_app_dir("zenml"))
+
+
 def state_dir() -> Path:
     """The serving state directory (created if missing); see the module docstring."""
     override = os.environ.get("TABULAR_SERVING_STATE")
-    if override:
-        path = Path(override)
-    else:
-        from zenml.config.global_config import GlobalConfiguration
-
-        path = Path(GlobalConfiguration().config_directory) / "serving"
+    path = Path(override) if override else zenml_config_directory() / "serving"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -471,7 +471,7 @@ def test_redeploy_after_stop_serves_again(
     status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
     assert status["active"] is None and status["gateway_running"] is False
     _deploy(workspace, None)
-    status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    status = json.loads(workspace.run("python", "-m", "release", "status", "--production").stdout)
     assert status["active_server_healthy"] is True
     assert status["production_version"] == status["active"]["model_version"]
     health = json.loads(urllib.request.urlopen(f"{_gateway()}/health").read())
