@@ -1,6 +1,7 @@
-"""``python -m release``: where the model is served, rollback, and the gateway process.
+"""``python -m release``: where each model is served, rollback, and the gateway process.
 
-Commands (``python -m release --help``, ``python -m release COMMAND --help``):
+Commands (``python -m release --help``, ``python -m release COMMAND --help``); ``status``,
+``rollback`` and ``stop`` take ``--model NAME`` (default: the gateway's default model):
     status           the stable endpoint, the active and previous versions, and health
     rollback         return to the version that was production before (see the README)
     gateway-start    start the gateway if it is not running (restart after it stopped)
@@ -12,13 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from serving.routing import (
     Route,
     RouteTable,
     gateway_alive,
     gateway_url,
-    read_routes,
+    read_serving,
     start_gateway,
     stop_gateway,
     write_routes,
@@ -50,8 +52,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "stop": (
         "stop the gateway and delete the model servers it routes to",
-        "Stop the gateway and delete the active and previous model servers; route.json then "
-        "routes to nothing (its production history is kept).",
+        "Stop the gateway and delete every model's active and previous servers; route.json then "
+        "routes to nothing (the production histories are kept). With --model, only that "
+        "model's servers and routes; the gateway keeps serving the others.",
     ),
 }
 
@@ -71,24 +74,31 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="also ask ZenML for the model's production version (imports ZenML: slower)",
             )
-        if name == "rollback":
-            sub.add_argument(
-                "--model",
-                default=None,
-                help="the model to roll back; must be the served one (default: the served one)",
-            )
+        if name in MODEL_HELP:
+            sub.add_argument("--model", default=None, help=MODEL_HELP[name])
     return parser
+
+
+# What ``--model`` means for each command that takes it.
+MODEL_HELP = {
+    "status": "the model to describe in detail (default: the gateway's default model)",
+    "rollback": "the model to roll back (default: the gateway's default model); the other "
+    "models are not touched",
+    "stop": "stop only this model's servers and routes; the gateway keeps serving the others "
+    "(default: stop the gateway and every model's servers)",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; exit code 0 on success, 1 on a deployment error, 2 on bad arguments."""
     args = build_parser().parse_args(argv)
+    model = getattr(args, "model", None)
     try:
         if args.command == "rollback":
             # Imported only here and in stop: status and gateway-start never load ZenML.
             from release.blue_green import rollback
 
-            table = rollback(args.model)
+            table = rollback(model)
             active = table.active
             print(
                 "now serving "
@@ -97,33 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "gateway-start":
             started = start_gateway()
             print(f"gateway at {gateway_url()}" + ("" if started else " (already running)"))
-            if read_routes().active is None:
+            if not read_serving().served():
                 print(
                     "nothing is deployed: the gateway answers 503 until the deployment "
                     "pipeline runs (see the README, 'Deployment and serving')"
                 )
         elif args.command == "stop":
-            _stop_all()
-        table = read_routes()
-        routes = table.to_dict()
-        for key in ("active", "previous"):
-            if routes[key] is not None:
-                contract = routes[key].pop("contract")
-                routes[key]["columns"] = len(contract["features"])  # RowContract.to_dict()
-        history = routes.pop("history")
-        status = {
-            "endpoint": f"{gateway_url()}/invocations",
-            "gateway_running": gateway_alive(),
-            "active_server_healthy": table.active is not None and _healthy(table.active),
-            **(
-                {"production_version": _production_version(table)}
-                if getattr(args, "production", False)
-                else {}
-            ),
-            **routes,
-            # The newest entries of the production history that rollback reads.
-            "production_history": history[-10:],
-        }
+            _stop(model)
+        status = _status(model, production=getattr(args, "production", False))
         print(json.dumps(status, indent=1))
     except (RuntimeError, ValueError) as exc:
         # DeploymentError is a RuntimeError; so are a gateway that could not start (port taken,
@@ -132,6 +123,47 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _status(model: str | None, production: bool) -> dict[str, Any]:
+    """The status JSON: one model in detail (default: the default model), every model in brief.
+
+    Raises:
+        ValueError: If ``model`` is given and route.json has never routed it.
+    """
+    serving = read_serving()
+    if model is not None and model not in serving.models:
+        known = ", ".join(sorted(serving.models)) or "none"
+        raise ValueError(f"model '{model}' has never been deployed here; known: {known}")
+    table = serving.table(model)
+    routes = table.to_dict()
+    for key in ("active", "previous"):
+        if routes[key] is not None:
+            contract = routes[key].pop("contract")
+            routes[key]["columns"] = len(contract["features"])  # RowContract.to_dict()
+    history = routes.pop("history")
+    base = gateway_url()
+    return {
+        "endpoint": f"{base}/invocations"
+        if model is None
+        else f"{base}/models/{model}/invocations",
+        "gateway_running": gateway_alive(),
+        "default_model": serving.default_model,
+        "active_server_healthy": table.active is not None and _healthy(table.active),
+        **({"production_version": _production_version(table)} if production else {}),
+        **routes,
+        # The newest entries of the production history that rollback reads.
+        "production_history": history[-10:],
+        "models": {
+            name: {
+                "endpoint": f"{base}/models/{name}/invocations",
+                "active_version": None if t.active is None else t.active.model_version,
+                "deployment_id": None if t.active is None else t.active.deployment_id,
+                "active_server_healthy": t.active is not None and _healthy(t.active),
+            }
+            for name, t in sorted(serving.models.items())
+        },
+    }
 
 
 def _healthy(route: Route) -> bool:
@@ -166,26 +198,39 @@ def _production_version(table: RouteTable) -> str | None:
     return None if production is None else str(production.number)
 
 
-def _stop_all() -> None:
+def _stop(model: str | None) -> None:
+    """Stop one model (its servers and routes) or, with ``model=None``, everything.
+
+    Raises:
+        ValueError: If ``model`` is given and is not served.
+    """
     import time
     from uuid import UUID
 
+    serving = read_serving()
+    if model is not None and model not in serving.served():
+        served = ", ".join(serving.served()) or "none"
+        raise ValueError(f"model '{model}' is not served; served: {served}")
     from zenml.client import Client
 
-    stop_gateway()
-    table = read_routes()
+    names = [model] if model is not None else sorted(serving.models)
+    if model is None:
+        stop_gateway()
     deployer = Client().active_stack.model_deployer
-    for route in (table.active, table.previous):
-        if route is not None and deployer is not None:
-            try:
-                deployer.delete_model_server(UUID(route.service_id), force=True)
-            except Exception as exc:  # noqa: BLE001 - keep stopping the rest
-                print(f"warning: could not delete model server {route.service_id}: {exc}")
-    # Nothing is served any more: say so, so that a later deploy starts from scratch. The
-    # production history is kept: a rollback after the next deploy still reads it.
-    write_routes(
-        RouteTable(active=None, previous=None, updated_at=time.time(), history=table.history)
-    )
+    for name in names:
+        table = serving.models[name]
+        for route in (table.active, table.previous):
+            if route is not None and deployer is not None:
+                try:
+                    deployer.delete_model_server(UUID(route.service_id), force=True)
+                except Exception as exc:  # noqa: BLE001 - keep stopping the rest
+                    print(f"warning: could not delete model server {route.service_id}: {exc}")
+        # Not served any more: say so, so that a later deploy starts from scratch. The
+        # production history is kept: a rollback after the next deploy still reads it.
+        write_routes(
+            RouteTable(active=None, previous=None, updated_at=time.time(), history=table.history),
+            model_name=name,
+        )
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ from serving.routing import (
     Route,
     RouteTable,
     read_routes,
+    read_serving,
     start_gateway,
     write_routes,
 )
@@ -330,7 +331,7 @@ def deploy(
         )
     if tolerance < 0:
         raise DeploymentError(f"smoke_test_tolerance must be >= 0, got {tolerance}")
-    table = read_routes()
+    table = read_routes(model_name=model_name)
     active = table.active
     if already_serving(active, model_name, str(target.number), registered):
         assert active is not None  # already_serving says so
@@ -352,8 +353,8 @@ def deploy(
         production=production is not None and production.id == target.id,
         promoted=promotion_decision(target),
     )
-    switch(green, history=(*read_routes().history, entry))
-    return _record(green, read_routes().previous, worst)
+    switch(green, history=(*read_routes(model_name=model_name).history, entry))
+    return _record(green, read_routes(model_name=model_name).previous, worst)
 
 
 def _start_and_check(
@@ -378,7 +379,12 @@ def _start_and_check(
     service_id = str(service.uuid)
     # A server the routing table still points at (e.g. the rollback target) is never deleted
     # because this deployment failed.
-    routed = {r.service_id for r in (table.active, table.previous) if r is not None}
+    routed = {
+        r.service_id
+        for t in read_serving().models.values()
+        for r in (t.active, t.previous)
+        if r is not None
+    } | {r.service_id for r in (table.active, table.previous) if r is not None}
     try:
         url = service.get_prediction_url()
         health = service.get_healthcheck_url()
@@ -464,7 +470,7 @@ def switch(green: Route, history: tuple[HistoryEntry, ...] | None = None) -> Rou
     Returns:
         The new routing table.
     """
-    old = read_routes()
+    old = read_routes(model_name=green.model_name)
     keep_previous: Route | None
     if old.active is not None and old.active.service_id != green.service_id:
         keep_previous = old.active
@@ -476,7 +482,7 @@ def switch(green: Route, history: tuple[HistoryEntry, ...] | None = None) -> Rou
         updated_at=time.time(),
         history=old.history if history is None else history,
     )
-    write_routes(table)
+    write_routes(table, model_name=green.model_name)
     start_gateway()
     retired = {
         r.service_id
@@ -581,7 +587,8 @@ def rollback(
     again; roll forward by deploying.
 
     Args:
-        model_name: The model to roll back; default: the one served. Must be the served one.
+        model_name: The model to roll back; default: the gateway's default model. The other
+            models' routes, servers and production versions are not touched.
         tolerance: Smoke-test tolerance if the target has to be deployed again.
         timeout_s: Seconds to wait for a server to start.
         workers: Uvicorn workers of a newly started server.
@@ -593,13 +600,14 @@ def rollback(
         DeploymentError: If there is nothing to roll back to or it cannot be brought up;
             the served version keeps serving and production is unchanged.
     """
-    table = read_routes()
+    serving = read_serving()
+    table = serving.table(model_name)
     active = table.active
     if active is None:
-        raise DeploymentError("nothing to roll back from: no deployment is active")
-    if model_name is not None and model_name != active.model_name:
+        if model_name is None:
+            raise DeploymentError("nothing to roll back from: no deployment is active")
         raise DeploymentError(
-            f"the gateway serves '{active.model_name}', not '{model_name}'; nothing to roll back"
+            f"model '{model_name}' is not served; served: {', '.join(serving.served()) or 'none'}"
         )
     target = rollback_target(table)
     try:
@@ -641,7 +649,11 @@ def rollback(
     new_table = switch(
         restored,
         history=history_after_rollback(
-            read_routes().history, active, restored, promoted, time.time()
+            read_routes(model_name=active.model_name).history,
+            active,
+            restored,
+            promoted,
+            time.time(),
         ),
     )
     logger.info(

@@ -13,6 +13,7 @@ ZenML global config directory (so each ZenML store has its own routing).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -34,6 +35,7 @@ DEFAULT_HOST = "127.0.0.1"
 # Not 8000: ZenML's local model servers take free ports counting up from 8000.
 DEFAULT_PORT = 8765
 ROUTE_FILE = "route.json"
+LOCK_FILE = "route.lock"
 PID_FILE = "gateway.pid"
 LOG_FILE = "gateway.log"
 
@@ -212,28 +214,133 @@ def gateway_url(port: int | None = None) -> str:
     return f"http://{DEFAULT_HOST}:{port or gateway_port()}"
 
 
-def read_routes(directory: Path | None = None) -> RouteTable:
-    """Read ``route.json``; an empty table if there is none yet."""
+@dataclass(frozen=True)
+class ServingRoutes:
+    """Every model behind the gateway: one :class:`RouteTable` per model name.
+
+    ``route.json`` holds ``{"default_model": NAME, "models": {NAME: RouteTable.to_dict()}}``.
+    ``POST /models/NAME/invocations`` serves model NAME; ``POST /invocations`` serves
+    ``default_model``: the first model deployed, until it stops being served (then another
+    served model, by name).
+
+    Attributes:
+        models: Each model's routing table (active, previous, production history).
+        default_model: The model ``/invocations`` serves, or ``None`` when none is served.
+    """
+
+    models: dict[str, RouteTable]
+    default_model: str | None
+
+    def table(self, model_name: str | None = None) -> RouteTable:
+        """The named model's table; empty if it has none.
+
+        Default: the default model's, or with none served (after ``stop``), the only model's
+        if there is one, so that its production history stays in view.
+        """
+        name = model_name or self.default_model
+        if name is None and len(self.models) == 1:
+            name = next(iter(self.models))
+        empty = RouteTable(active=None, previous=None, updated_at=0.0)
+        return self.models.get(name, empty) if name is not None else empty
+
+    def served(self) -> list[str]:
+        """The names of the models with an active route, sorted."""
+        return sorted(name for name, table in self.models.items() if table.active is not None)
+
+    def with_table(self, model_name: str, table: RouteTable) -> ServingRoutes:
+        """A copy with ``model_name``'s table replaced.
+
+        The default model is kept if it is still served, else it becomes ``model_name`` when
+        that is served, else the first served model by name.
+        """
+        models = {**self.models, model_name: table}
+        served = sorted(name for name, t in models.items() if t.active is not None)
+        default = self.default_model
+        if default not in served:
+            default = model_name if table.active is not None else next(iter(served), None)
+        return ServingRoutes(models=models, default_model=default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (the ``route.json`` layout)."""
+        return {
+            "default_model": self.default_model,
+            "models": {name: table.to_dict() for name, table in sorted(self.models.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServingRoutes:
+        """Inverse of :meth:`to_dict`.
+
+        A one-model ``route.json`` from before several models (``active``, ``previous`` and
+        ``history`` at the top) reads as that model alone.
+        """
+        if "models" not in data:
+            table = RouteTable.from_dict(data)
+            name = _model_of(table)
+            if name is None:
+                return cls(models={}, default_model=None)
+            return cls(models={name: table}, default_model=name if table.active else None)
+        return cls(
+            models={name: RouteTable.from_dict(t) for name, t in data["models"].items()},
+            default_model=data.get("default_model"),
+        )
+
+
+def _model_of(table: RouteTable) -> str | None:
+    """The model a table belongs to (its active, previous or newest history entry's name)."""
+    for route in (table.active, table.previous):
+        if route is not None:
+            return route.model_name
+    return table.history[-1].model_name if table.history else None
+
+
+def read_serving(directory: Path | None = None) -> ServingRoutes:
+    """Read ``route.json`` whole; no models if there is none yet."""
     path = (directory or state_dir()) / ROUTE_FILE
     if not path.is_file():
-        return RouteTable(active=None, previous=None, updated_at=0.0)
-    return RouteTable.from_dict(json.loads(path.read_text()))
+        return ServingRoutes(models={}, default_model=None)
+    return ServingRoutes.from_dict(json.loads(path.read_text()))
 
 
-def write_routes(table: RouteTable, directory: Path | None = None) -> None:
-    """Replace ``route.json`` atomically: readers see the old table or the new one, never half.
+def read_routes(directory: Path | None = None, model_name: str | None = None) -> RouteTable:
+    """One model's routing table from ``route.json`` (default: the default model's).
+
+    Returns an empty table if the model has none yet.
+    """
+    return read_serving(directory).table(model_name)
+
+
+def write_routes(
+    table: RouteTable, directory: Path | None = None, model_name: str | None = None
+) -> None:
+    """Replace one model's table in ``route.json``, atomically; the other models' stay as they are.
+
+    Readers see the old file or the new one, never half (temporary file, ``os.replace``); two
+    writers take turns (an exclusive ``flock`` on ``route.lock``), so two models deployed at once
+    both keep their routes.
 
     Args:
-        table: The new routing table.
+        table: The model's new routing table.
         directory: The state directory (default :func:`state_dir`).
+        model_name: The model it belongs to; default: the model its routes or history name.
+
+    Raises:
+        ValueError: If ``model_name`` is not given and the table names no model.
     """
-    target = (directory or state_dir()) / ROUTE_FILE
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".route-", suffix=".json")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(table.to_dict(), handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    name = model_name or _model_of(table)
+    if name is None:
+        raise ValueError("a routing table that names no model needs model_name")
+    directory = directory or state_dir()
+    target = directory / ROUTE_FILE
+    with open(directory / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        serving = read_serving(directory).with_table(name, table)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".route-", suffix=".json")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(serving.to_dict(), handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
 
 
 def _get_json(url: str, timeout: float) -> dict[str, Any] | None:

@@ -128,7 +128,13 @@ def test_deploy_production_and_predict_over_http(
     np.testing.assert_allclose(served, report.smoke_probabilities, rtol=0, atol=1e-6)
     assert {p["label"] for p in body["predictions"]} <= {"0", "1"}
     metrics = urllib.request.urlopen(f"{_gateway()}/metrics").read().decode()
-    assert f'gateway_predictions_total{{model_version="{model_versions["production"]}"}}' in metrics
+    assert (
+        f'gateway_predictions_total{{model_name="{MODEL_NAME}",'
+        f'model_version="{model_versions["production"]}"}}'
+    ) in metrics
+
+
+MARKER = "17.98765432101"
 
 
 def test_a_decoy_on_the_deployers_port_is_never_routed_to(
@@ -158,6 +164,8 @@ def test_a_decoy_on_the_deployers_port_is_never_routed_to(
             model_versions["cached"],
             "--probabilities",
             json.dumps([float(p) for p in report.smoke_probabilities]),
+            "--marker",
+            MARKER,
         ]
     )
     try:
@@ -174,11 +182,15 @@ def test_a_decoy_on_the_deployers_port_is_never_routed_to(
         assert status["active"]["model_version"] == model_versions["cached"]
         assert f":{port}/" not in status["active"]["url"]
         assert status["active_server_healthy"] is True
+        # Our requests carry a value no other program sends: on a shared machine, other
+        # programs' model servers can be pointed at the decoy's port and send it traffic.
+        frame = report.smoke_frame()
+        frame.iloc[0, 0] = float(MARKER)
         for _ in range(20):
-            code, body = _post(_payload(report.smoke_frame()))
+            code, body = _post(_payload(frame))
             assert code == 200 and body["model_version"] == model_versions["cached"]
         count = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/count").read())
-        assert count == {"invocations": 0}
+        assert count["marked"] == 0
     finally:
         decoy.kill()
         decoy.wait(timeout=10)

@@ -17,7 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-def serve(port: int, version: str, probabilities: list[float], reuse_port: bool = False) -> None:
+def serve(
+    port: int,
+    version: str,
+    probabilities: list[float],
+    reuse_port: bool = False,
+    marker: str | None = None,
+) -> None:
     """Serve until killed (see the module docstring).
 
     Args:
@@ -27,8 +33,10 @@ def serve(port: int, version: str, probabilities: list[float], reuse_port: bool 
             given a smoke sample's recorded probabilities answers its smoke test exactly).
         reuse_port: Listen with ``SO_REUSEPORT``, as a multi-worker server does (and as a
             program does that ZenML's port probe then mistakes for a free port).
+        marker: Also count, as ``marked``, the invocations whose body contains this text (on a
+            shared machine a decoy on a low port also gets other programs' requests).
     """
-    count = {"invocations": 0}
+    count = {"invocations": 0, "marked": 0}
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -46,9 +54,11 @@ def serve(port: int, version: str, probabilities: list[float], reuse_port: bool 
                 self._send(200 if self.path == "/ping" else 404, b"{}")
 
         def do_POST(self) -> None:  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.loads(raw)
             with lock:
                 count["invocations"] += 1
+                count["marked"] += int(marker is not None and marker.encode() in raw)
             rows = body["dataframe_split"]["data"]
             predictions = [
                 {
@@ -79,8 +89,9 @@ def main() -> None:
     parser.add_argument("--version", default="1")
     parser.add_argument("--probabilities", type=json.loads, default=[0.25], help="JSON list")
     parser.add_argument("--reuse-port", action="store_true")
+    parser.add_argument("--marker", default=None)
     args = parser.parse_args()
-    serve(args.port, args.version, args.probabilities, args.reuse_port)
+    serve(args.port, args.version, args.probabilities, args.reuse_port, args.marker)
 
 
 if __name__ == "__main__":

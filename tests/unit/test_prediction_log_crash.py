@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from serving.identity import process_of
 from serving.routing import Route, RouteTable, start_gateway, stop_gateway, write_routes
 from tabular_classifier.contract import RowContract
 from tabular_classifier.monitoring.config import WindowConfig
@@ -60,6 +61,9 @@ def test_sigkill_under_load_loses_no_answered_prediction(
         health_url=f"{base}/ping",
         contract=contract.to_dict(),
         deployment_id="c" * 32,
+        # The model server runs in this process (identified by the gateway).
+        server_pid=os.getpid(),
+        server_started_at=process_of(os.getpid()).started_at,
     )
     write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), tmp_path)
     port = _free_port()

@@ -158,6 +158,11 @@ history = (
     HistoryEntry("m", "4", "d4", 2.0, production=False, promoted=False),
 )
 write_routes(RouteTable(active=route("4"), previous=route("2"), updated_at=2.0, history=history))
+# A second model served beside "m": rolling back "m" must leave it alone.
+other_route = Route(**{**route("1").__dict__, "model_name": "n", "deployment_id": "dn1"})
+other = RouteTable(active=other_route, previous=None, updated_at=1.0,
+                   history=(HistoryEntry("n", "1", "dn1", 0.5, production=True, promoted=True),))
+write_routes(other)
 try:
     table = rollback()
     out["first"] = [table.active.model_version, table.previous.model_version]
@@ -175,6 +180,11 @@ try:
     out["stage_of_4"] = str(client.get_model_version("m", "4").stage)
     out["history"] = [[e.model_version, e.via, e.rolled_back_at is not None]
                       for e in read_routes().history]
+    out["other_untouched"] = read_routes(model_name="n") == other
+    try:
+        rollback("n")
+    except DeploymentError as exc:
+        out["other_rollback"] = str(exc)
 finally:
     stop_gateway()
     server.shutdown()
@@ -218,6 +228,9 @@ def test_rollback_twice_with_zenml_never_makes_the_unpromoted_version_production
     assert out["served_after_second"] == "2"
     assert out["production_after_second"] == "2"
     assert "production" not in out["stage_of_4"].lower()
+    assert out["other_untouched"] is True
+    assert "nothing to roll back to" in out["other_rollback"]
+    assert "version of 'n'" in out["other_rollback"]
     assert out["history"] == [
         ["2", "deploy", False],
         ["4", "deploy", True],

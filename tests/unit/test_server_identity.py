@@ -194,7 +194,7 @@ def test_the_gateway_never_routes_to_a_process_it_cannot_identify(
     try:
         status, _, body = _invoke(gateway_port)
         assert status == 200 and body["model_version"] == "1"
-        assert json.loads(_get(port, "/count")[1]) == {"invocations": 1}
+        assert json.loads(_get(port, "/count")[1]) == {"invocations": 1, "marked": 0}
         # The real server dies and a decoy takes its port at once.
         servers.stop(real)
         decoy = servers.start(port)
@@ -207,7 +207,7 @@ def test_the_gateway_never_routes_to_a_process_it_cannot_identify(
         health_status, health = _get(gateway_port, "/health")
         assert health_status == 503
         assert json.loads(health)["status"].startswith("model server unidentified")
-        assert json.loads(_get(port, "/count")[1]) == {"invocations": 0}
+        assert json.loads(_get(port, "/count")[1]) == {"invocations": 0, "marked": 0}
         # A route naming the decoy's process by PID but another start time is refused too.
         stale = _route(port, decoy.pid)
         write_routes(
@@ -222,6 +222,6 @@ def test_the_gateway_never_routes_to_a_process_it_cannot_identify(
         )
         time.sleep(0.05)
         assert _invoke(gateway_port)[0] == 503
-        assert json.loads(_get(port, "/count")[1]) == {"invocations": 0}
+        assert json.loads(_get(port, "/count")[1]) == {"invocations": 0, "marked": 0}
     finally:
         stop_gateway(tmp_path)
