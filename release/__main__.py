@@ -4,7 +4,8 @@ Commands (``python -m release --help``, ``python -m release COMMAND --help``); `
 ``rollback`` and ``stop`` take ``--model NAME`` (default: the gateway's default model):
     status           the stable endpoint, the active and previous versions, and health
     rollback         return to the version that was production before (see the README)
-    gateway-start    start the gateway if it is not running (restart after it stopped)
+    gateway-start    start the gateway, under its supervisor, if it is not running
+    restart-server   restart a model's crashed server (run by the supervisor)
     stop             stop the gateway and delete the model servers it routes to
 """
 
@@ -44,11 +45,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rollback goes further back, never forward. See the README's rollback section.",
     ),
     "gateway-start": (
-        "start the gateway on the stable address if it is not running (e.g. after it was "
-        "killed or the machine restarted)",
-        "Start the gateway process in the background, on 127.0.0.1 and $TABULAR_GATEWAY_PORT "
-        "(default 8765), routing by the current route.json; does nothing if it already "
-        "answers. The model servers are not touched.",
+        "start the gateway and its supervisor on the stable address if it is not running "
+        "(e.g. after the machine restarted)",
+        "Start the gateway in the background under its supervisor, on 127.0.0.1 and "
+        "$TABULAR_GATEWAY_PORT (default 8765), routing by the current route.json; does nothing "
+        "if a gateway already answers. The supervisor restarts the gateway if it crashes, and a "
+        "model server whose process is gone (restart-server). Deployments start it too.",
+    ),
+    "restart-server": (
+        "restart a model's crashed server and record its new process (the supervisor runs it)",
+        "Through the stack's model deployer, stop and start the active server of --model (or "
+        "the default model), check its health and that the process answering is the one "
+        "started, and record that process in route.json so the gateway routes to it again. "
+        "Does nothing if the recorded process still answers. The gateway's supervisor runs "
+        "this by itself when a model server dies.",
     ),
     "stop": (
         "stop the gateway and delete the model servers it routes to",
@@ -84,6 +94,7 @@ MODEL_HELP = {
     "status": "the model to describe in detail (default: the gateway's default model)",
     "rollback": "the model to roll back (default: the gateway's default model); the other "
     "models are not touched",
+    "restart-server": "the model whose server to restart (default: the gateway's default model)",
     "stop": "stop only this model's servers and routes; the gateway keeps serving the others "
     "(default: stop the gateway and every model's servers)",
 }
@@ -112,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
                     "nothing is deployed: the gateway answers 503 until the deployment "
                     "pipeline runs (see the README, 'Deployment and serving')"
                 )
+        elif args.command == "restart-server":
+            from release.blue_green import restart_server
+
+            route = restart_server(model or _default_model())
+            print(f"{route.model_name} version {route.model_version}: PID {route.server_pid}")
         elif args.command == "stop":
             _stop(model)
         status = _status(model, production=getattr(args, "production", False))
@@ -123,6 +139,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _default_model() -> str:
+    """The gateway's default model.
+
+    Raises:
+        ValueError: If no model is served.
+    """
+    default = read_serving().default_model
+    if default is None:
+        raise ValueError("no model is served")
+    return default
 
 
 def _status(model: str | None, production: bool) -> dict[str, Any]:

@@ -692,3 +692,55 @@ def _bring_up(route: Route) -> Route:
     health_check(route.health_url)
     server = identify_server(services[0])
     return replace(route, server_pid=server.pid, server_started_at=server.started_at)
+
+
+def restart_server(model_name: str) -> Route:
+    """Bring a model's active server back after it crashed, and record its new process.
+
+    What the supervisor (:mod:`serving.supervisor`) runs when the process recorded for a model's
+    active route is gone: through the stack's model deployer, the server is stopped (its daemon
+    may outlive the server it started) and started again on its port, health-checked and
+    identified (:func:`identify_server`); then the route, same deployment id, records the new
+    process, so the gateway routes to it again. Nothing is done when the recorded process still
+    answers, or when another deployment replaced the route meanwhile.
+
+    Args:
+        model_name: The model whose active server to restart.
+
+    Returns:
+        The route as it now stands.
+
+    Raises:
+        DeploymentError: If the model is not served, its server no longer exists, or it does
+            not come back healthy and identified.
+    """
+    route = read_routes(model_name=model_name).active
+    if route is None:
+        raise DeploymentError(f"model '{model_name}' is not served; nothing to restart")
+    if check_listener(route.port, route.server) is None:
+        return route
+    deployer = _deployer()
+    _ensure_venv_on_path()
+    services = deployer.find_model_server(service_uuid=UUID(route.service_id))
+    if not services:
+        raise DeploymentError(
+            f"the model server of {model_name} version {route.model_version} "
+            f"({route.service_id}) no longer exists; deploy again"
+        )
+    deployer.stop_model_server(UUID(route.service_id), force=True)
+    deployer.start_model_server(UUID(route.service_id))
+    service = deployer.find_model_server(service_uuid=UUID(route.service_id))[0]
+    health_check(route.health_url)
+    server = identify_server(service)
+    restarted = replace(route, server_pid=server.pid, server_started_at=server.started_at)
+    table = read_routes(model_name=model_name)
+    if table.active is None or table.active.deployment_id != route.deployment_id:
+        return table.active or restarted  # a deployment or stop came first: theirs stands
+    write_routes(replace(table, active=restarted, updated_at=time.time()), model_name=model_name)
+    logger.info(
+        "Restarted the model server of %s version %s (PID %s)",
+        model_name,
+        route.model_version,
+        server.pid,
+    )
+    return restarted

@@ -124,9 +124,12 @@ def identify_listener(port: int, owner_pid: int) -> ServerProcess:
 
 
 def still_running(server: ServerProcess) -> bool:
-    """Whether ``server``'s PID still runs the same process (same start time)."""
+    """Whether ``server``'s PID still runs the same process (same start time, not a zombie)."""
     try:
-        started = psutil.Process(server.pid).create_time()
+        process = psutil.Process(server.pid)
+        started = process.create_time()
+        if process.status() == psutil.STATUS_ZOMBIE:  # killed, not yet reaped by its parent
+            return False
     except psutil.Error:
         return False
     return abs(started - server.started_at) <= START_TIME_TOLERANCE_S

@@ -37,6 +37,8 @@ DEFAULT_PORT = 8765
 ROUTE_FILE = "route.json"
 LOCK_FILE = "route.lock"
 PID_FILE = "gateway.pid"
+# The gateway process's own PID, written by its supervisor at each (re)start.
+GATEWAY_CHILD_PID_FILE = "gateway.child.pid"
 LOG_FILE = "gateway.log"
 
 
@@ -371,7 +373,11 @@ def gateway_alive(port: int | None = None, timeout: float = 1.0) -> bool:
 def start_gateway(
     port: int | None = None, directory: Path | None = None, timeout: float = 30.0
 ) -> int:
-    """Start the gateway as a background process, unless one already answers.
+    """Start the gateway under its supervisor, in the background, unless a gateway answers.
+
+    The supervisor (:mod:`serving.supervisor`) runs the gateway as its child and restarts it,
+    and the model servers, when they crash; both run in a new process group, whose leader's
+    PID (the supervisor's) is kept in ``gateway.pid`` for :func:`stop_gateway`.
 
     Args:
         port: The port (default :func:`gateway_port`); it binds to 127.0.0.1 only.
@@ -393,12 +399,15 @@ def start_gateway(
             raise RuntimeError(
                 f"port {port} is taken by another program; set TABULAR_GATEWAY_PORT to a free port"
             )
+    (directory / GATEWAY_CHILD_PID_FILE).unlink(missing_ok=True)
     log = open(directory / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "serving.gateway",
+            "serving.supervisor",
+            "--host",
+            DEFAULT_HOST,
             "--port",
             str(port),
             "--state-dir",
@@ -414,17 +423,18 @@ def start_gateway(
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
-                f"gateway exited with code {process.returncode}; see {directory / LOG_FILE}"
+                f"gateway supervisor exited with code {process.returncode}; see "
+                f"{directory / LOG_FILE}"
             )
         if gateway_alive(port, timeout=0.5):
-            return process.pid
+            return int((directory / GATEWAY_CHILD_PID_FILE).read_text())
         time.sleep(0.2)
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)
     raise RuntimeError(f"gateway did not answer on port {port} within {timeout} s")
 
 
 def stop_gateway(directory: Path | None = None, timeout: float = 10.0) -> bool:
-    """Stop the gateway started by :func:`start_gateway`.
+    """Stop the gateway started by :func:`start_gateway`, with its supervisor.
 
     Returns:
         Whether a running gateway was stopped.

@@ -49,7 +49,7 @@ def test_help_describes_every_command(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
-    assert set(COMMANDS) == {"status", "rollback", "gateway-start", "stop"}
+    assert set(COMMANDS) == {"status", "rollback", "gateway-start", "restart-server", "stop"}
     for name, (summary, _) in COMMANDS.items():
         assert name in text
         assert " ".join(summary.split()) in text, name
@@ -58,7 +58,8 @@ def test_help_describes_every_command(tmp_path: Path) -> None:
 def test_readme_says_how_to_restart_the_gateway() -> None:
     readme = (REPO / "README.md").read_text()
     assert "python -m release gateway-start" in readme
-    assert "Restarting a stopped gateway" in readme
+    assert "Supervision: crashes recover without a person" in readme
+    assert "restart-server" in readme
 
 
 def test_gateway_start_starts_a_gateway_that_answers(tmp_path: Path) -> None:
