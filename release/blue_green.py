@@ -730,9 +730,19 @@ def restart_server(model_name: str) -> Route:
     deployer.stop_model_server(UUID(route.service_id), force=True)
     deployer.start_model_server(UUID(route.service_id))
     service = deployer.find_model_server(service_uuid=UUID(route.service_id))[0]
-    health_check(route.health_url)
+    # Normally the same port (fixed at deployment); the URLs are read back in case it moved.
+    url, health = service.get_prediction_url(), service.get_healthcheck_url()
+    if not url or not health:
+        raise DeploymentError(f"model server {route.service_id} exposes no endpoint")
+    health_check(health)
     server = identify_server(service)
-    restarted = replace(route, server_pid=server.pid, server_started_at=server.started_at)
+    restarted = replace(
+        route,
+        url=url,
+        health_url=health,
+        server_pid=server.pid,
+        server_started_at=server.started_at,
+    )
     table = read_routes(model_name=model_name)
     if table.active is None or table.active.deployment_id != route.deployment_id:
         return table.active or restarted  # a deployment or stop came first: theirs stands

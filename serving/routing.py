@@ -1,11 +1,13 @@
 """Blue-green routing state and the gateway process that applies it.
 
 Clients always call one stable address, the gateway (``http://127.0.0.1:8765`` by default).
-The gateway forwards each request to the *active* model server listed in ``route.json``; the
-deployment pipeline starts a new server beside the old one, checks it, and then rewrites
-``route.json`` atomically (write to a temporary file, ``os.replace``). The previous server
-stays up and stays listed as *previous*. ``route.json`` also keeps the production history that
-``python -m release rollback`` reads (see :class:`HistoryEntry`).
+``route.json`` holds one :class:`RouteTable` per model (:class:`ServingRoutes`); the gateway
+forwards each request to the model's *active* model server; the deployment pipeline starts a
+new server beside the old one, checks it, and then rewrites that model's table atomically
+(write to a temporary file, ``os.replace``). The previous server stays up and stays listed as
+*previous*. Each table also keeps the model's production history that
+``python -m release rollback`` reads (see :class:`HistoryEntry`). The gateway runs under a
+supervisor (:mod:`serving.supervisor`) started by :func:`start_gateway`.
 
 State lives in :func:`state_dir`: ``$TABULAR_SERVING_STATE`` if set, else ``serving/`` under the
 ZenML global config directory (so each ZenML store has its own routing).
