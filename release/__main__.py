@@ -247,18 +247,19 @@ def _stop(model: str | None) -> None:
     deployer = Client().active_stack.model_deployer
     for name in names:
         table = serving.models[name]
+        # Not served any more: say so first, so that neither the gateway nor its supervisor
+        # (which would restart a server it sees gone) uses the servers deleted next; a later
+        # deploy starts from scratch. The production history is kept for later rollbacks.
+        write_routes(
+            RouteTable(active=None, previous=None, updated_at=time.time(), history=table.history),
+            model_name=name,
+        )
         for route in (table.active, table.previous):
             if route is not None and deployer is not None:
                 try:
                     deployer.delete_model_server(UUID(route.service_id), force=True)
                 except Exception as exc:  # noqa: BLE001 - keep stopping the rest
                     print(f"warning: could not delete model server {route.service_id}: {exc}")
-        # Not served any more: say so, so that a later deploy starts from scratch. The
-        # production history is kept: a rollback after the next deploy still reads it.
-        write_routes(
-            RouteTable(active=None, previous=None, updated_at=time.time(), history=table.history),
-            model_name=name,
-        )
 
 
 if __name__ == "__main__":
