@@ -150,9 +150,11 @@ def _deploy(env: dict[str, str], work: Path) -> dict[str, Any]:
         _run([zenml, "pipeline", "run", pipeline, "-c", config], env, log)
     route_file = work / "zenml" / "serving" / "route.json"
     routes = json.loads(route_file.read_text())
-    if not routes.get("active"):
+    # One table per model (serving.routing.ServingRoutes); the default model is the one deployed.
+    table = routes.get("models", {}).get(routes.get("default_model") or "", {})
+    if not table.get("active"):
         raise SystemExit(f"{route_file}: no active route after the deployment pipeline")
-    return dict(routes["active"])
+    return dict(table["active"])
 
 
 _EXPORT = """

@@ -1,9 +1,11 @@
-"""``python -m release``: where the model is served, rollback, and the gateway process.
+"""``python -m release``: where each model is served, rollback, and the gateway process.
 
-Commands (``python -m release --help``, ``python -m release COMMAND --help``):
+Commands (``python -m release --help``, ``python -m release COMMAND --help``); ``status``,
+``rollback`` and ``stop`` take ``--model NAME`` (default: the gateway's default model):
     status           the stable endpoint, the active and previous versions, and health
     rollback         return to the version that was production before (see the README)
-    gateway-start    start the gateway if it is not running (restart after it stopped)
+    gateway-start    start the gateway, under its supervisor, if it is not running
+    restart-server   restart a model's crashed server (run by the supervisor)
     stop             stop the gateway and delete the model servers it routes to
 """
 
@@ -12,12 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from serving.routing import (
+    Route,
     RouteTable,
     gateway_alive,
     gateway_url,
-    read_routes,
+    read_serving,
     start_gateway,
     stop_gateway,
     write_routes,
@@ -29,9 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "print the stable endpoint, the served and previous versions, health, and the newest "
         "production history entries (JSON)",
         "Print, as JSON: the gateway's endpoint, whether the gateway runs, whether the active "
-        "model server answers its health check, ZenML's production version, the active and "
-        "previous routes (model name, version, deployment id) and the newest production "
-        "history entries.",
+        "model server answers its health check from the process recorded at deployment, the "
+        "active and previous routes (model name, version, deployment id) and the newest "
+        "production history entries. Reads route.json only, without importing ZenML (well "
+        "under 2 s); --production also asks ZenML for the production version (seconds).",
     ),
     "rollback": (
         "return to the version that was production before the served one, and make it production",
@@ -40,16 +45,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rollback goes further back, never forward. See the README's rollback section.",
     ),
     "gateway-start": (
-        "start the gateway on the stable address if it is not running (e.g. after it was "
-        "killed or the machine restarted)",
-        "Start the gateway process in the background, on 127.0.0.1 and $TABULAR_GATEWAY_PORT "
-        "(default 8765), routing by the current route.json; does nothing if it already "
-        "answers. The model servers are not touched.",
+        "start the gateway and its supervisor on the stable address if it is not running "
+        "(e.g. after the machine restarted)",
+        "Start the gateway in the background under its supervisor, on 127.0.0.1 and "
+        "$TABULAR_GATEWAY_PORT (default 8765), routing by the current route.json; does nothing "
+        "if a gateway already answers. The supervisor restarts the gateway if it crashes, and a "
+        "model server whose process is gone (restart-server). Deployments start it too.",
+    ),
+    "restart-server": (
+        "restart a model's crashed server and record its new process (the supervisor runs it)",
+        "Through the stack's model deployer, stop and start the active server of --model (or "
+        "the default model), check its health and that the process answering is the one "
+        "started, and record that process in route.json so the gateway routes to it again. "
+        "Does nothing if the recorded process still answers. The gateway's supervisor runs "
+        "this by itself when a model server dies.",
     ),
     "stop": (
         "stop the gateway and delete the model servers it routes to",
-        "Stop the gateway and delete the active and previous model servers; route.json then "
-        "routes to nothing (its production history is kept).",
+        "Stop the gateway and delete every model's active and previous servers; route.json then "
+        "routes to nothing (the production histories are kept). With --model, only that "
+        "model's servers and routes; the gateway keeps serving the others.",
     ),
 }
 
@@ -63,24 +78,38 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (summary, description) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, description=description)
-        if name == "rollback":
+        if name == "status":
             sub.add_argument(
-                "--model",
-                default=None,
-                help="the model to roll back; must be the served one (default: the served one)",
+                "--production",
+                action="store_true",
+                help="also ask ZenML for the model's production version (imports ZenML: slower)",
             )
+        if name in MODEL_HELP:
+            sub.add_argument("--model", default=None, help=MODEL_HELP[name])
     return parser
+
+
+# What ``--model`` means for each command that takes it.
+MODEL_HELP = {
+    "status": "the model to describe in detail (default: the gateway's default model)",
+    "rollback": "the model to roll back (default: the gateway's default model); the other "
+    "models are not touched",
+    "restart-server": "the model whose server to restart (default: the gateway's default model)",
+    "stop": "stop only this model's servers and routes; the gateway keeps serving the others "
+    "(default: stop the gateway and every model's servers)",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; exit code 0 on success, 1 on a deployment error, 2 on bad arguments."""
     args = build_parser().parse_args(argv)
-    # Imported after parsing, so that --help answers without loading ZenML.
-    from release.blue_green import DeploymentError, rollback
-
+    model = getattr(args, "model", None)
     try:
         if args.command == "rollback":
-            table = rollback(args.model)
+            # Imported only here and in stop: status and gateway-start never load ZenML.
+            from release.blue_green import rollback
+
+            table = rollback(model)
             active = table.active
             print(
                 "now serving "
@@ -89,43 +118,92 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "gateway-start":
             started = start_gateway()
             print(f"gateway at {gateway_url()}" + ("" if started else " (already running)"))
-            if read_routes().active is None:
+            if not read_serving().served():
                 print(
                     "nothing is deployed: the gateway answers 503 until the deployment "
                     "pipeline runs (see the README, 'Deployment and serving')"
                 )
+        elif args.command == "restart-server":
+            from release.blue_green import restart_server
+
+            route = restart_server(model or _default_model())
+            print(f"{route.model_name} version {route.model_version}: PID {route.server_pid}")
         elif args.command == "stop":
-            _stop_all()
-        table = read_routes()
-        routes = table.to_dict()
-        for key in ("active", "previous"):
-            if routes[key] is not None:
-                contract = routes[key].pop("contract")
-                routes[key]["columns"] = len(contract["features"])  # RowContract.to_dict()
-        history = routes.pop("history")
-        status = {
-            "endpoint": f"{gateway_url()}/invocations",
-            "gateway_running": gateway_alive(),
-            "active_server_healthy": table.active is not None and _healthy(table.active.health_url),
-            "production_version": _production_version(table),
-            **routes,
-            # The newest entries of the production history that rollback reads.
-            "production_history": history[-10:],
-        }
+            _stop(model)
+        status = _status(model, production=getattr(args, "production", False))
         print(json.dumps(status, indent=1))
-    except (DeploymentError, RuntimeError, ValueError) as exc:
-        # RuntimeError: the gateway could not start (port taken, no answer); ValueError: a bad
-        # TABULAR_GATEWAY_PORT. Both are the user's to fix, and a traceback would hide that.
+    except (RuntimeError, ValueError) as exc:
+        # DeploymentError is a RuntimeError; so are a gateway that could not start (port taken,
+        # no answer); ValueError: a bad TABULAR_GATEWAY_PORT. All are the user's to fix, and a
+        # traceback would hide that.
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-def _healthy(url: str) -> bool:
+def _default_model() -> str:
+    """The gateway's default model.
+
+    Raises:
+        ValueError: If no model is served.
+    """
+    default = read_serving().default_model
+    if default is None:
+        raise ValueError("no model is served")
+    return default
+
+
+def _status(model: str | None, production: bool) -> dict[str, Any]:
+    """The status JSON: one model in detail (default: the default model), every model in brief.
+
+    Raises:
+        ValueError: If ``model`` is given and route.json has never routed it.
+    """
+    serving = read_serving()
+    if model is not None and model not in serving.models:
+        known = ", ".join(sorted(serving.models)) or "none"
+        raise ValueError(f"model '{model}' has never been deployed here; known: {known}")
+    table = serving.table(model)
+    routes = table.to_dict()
+    for key in ("active", "previous"):
+        if routes[key] is not None:
+            contract = routes[key].pop("contract")
+            routes[key]["columns"] = len(contract["features"])  # RowContract.to_dict()
+    history = routes.pop("history")
+    base = gateway_url()
+    return {
+        "endpoint": f"{base}/invocations"
+        if model is None
+        else f"{base}/models/{model}/invocations",
+        "gateway_running": gateway_alive(),
+        "default_model": serving.default_model,
+        "active_server_healthy": table.active is not None and _healthy(table.active),
+        **({"production_version": _production_version(table)} if production else {}),
+        **routes,
+        # The newest entries of the production history that rollback reads.
+        "production_history": history[-10:],
+        "models": {
+            name: {
+                "endpoint": f"{base}/models/{name}/invocations",
+                "active_version": None if t.active is None else t.active.model_version,
+                "deployment_id": None if t.active is None else t.active.deployment_id,
+                "active_server_healthy": t.active is not None and _healthy(t.active),
+            }
+            for name, t in sorted(serving.models.items())
+        },
+    }
+
+
+def _healthy(route: Route) -> bool:
+    """Whether the route's port is answered by its recorded process alone, with 200 on health."""
     import urllib.request
 
+    from serving.identity import check_listener
+
+    if check_listener(route.port, route.server) is not None:
+        return False
     try:
-        with urllib.request.urlopen(url, timeout=2.0) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(route.health_url, timeout=2.0) as response:  # noqa: S310
             return bool(response.status == 200)
     except OSError:
         return False
@@ -148,26 +226,40 @@ def _production_version(table: RouteTable) -> str | None:
     return None if production is None else str(production.number)
 
 
-def _stop_all() -> None:
+def _stop(model: str | None) -> None:
+    """Stop one model (its servers and routes) or, with ``model=None``, everything.
+
+    Raises:
+        ValueError: If ``model`` is given and is not served.
+    """
     import time
     from uuid import UUID
 
+    serving = read_serving()
+    if model is not None and model not in serving.served():
+        served = ", ".join(serving.served()) or "none"
+        raise ValueError(f"model '{model}' is not served; served: {served}")
     from zenml.client import Client
 
-    stop_gateway()
-    table = read_routes()
+    names = [model] if model is not None else sorted(serving.models)
+    if model is None:
+        stop_gateway()
     deployer = Client().active_stack.model_deployer
-    for route in (table.active, table.previous):
-        if route is not None and deployer is not None:
-            try:
-                deployer.delete_model_server(UUID(route.service_id), force=True)
-            except Exception as exc:  # noqa: BLE001 - keep stopping the rest
-                print(f"warning: could not delete model server {route.service_id}: {exc}")
-    # Nothing is served any more: say so, so that a later deploy starts from scratch. The
-    # production history is kept: a rollback after the next deploy still reads it.
-    write_routes(
-        RouteTable(active=None, previous=None, updated_at=time.time(), history=table.history)
-    )
+    for name in names:
+        table = serving.models[name]
+        # Not served any more: say so first, so that neither the gateway nor its supervisor
+        # (which would restart a server it sees gone) uses the servers deleted next; a later
+        # deploy starts from scratch. The production history is kept for later rollbacks.
+        write_routes(
+            RouteTable(active=None, previous=None, updated_at=time.time(), history=table.history),
+            model_name=name,
+        )
+        for route in (table.active, table.previous):
+            if route is not None and deployer is not None:
+                try:
+                    deployer.delete_model_server(UUID(route.service_id), force=True)
+                except Exception as exc:  # noqa: BLE001 - keep stopping the rest
+                    print(f"warning: could not delete model server {route.service_id}: {exc}")
 
 
 if __name__ == "__main__":

@@ -35,11 +35,20 @@ from release.production import (
     registered_version,
     set_production,
 )
+from serving.identity import (
+    ServerProcess,
+    UnidentifiedServer,
+    check_listener,
+    free_port,
+    identify_listener,
+    still_running,
+)
 from serving.routing import (
     HistoryEntry,
     Route,
     RouteTable,
     read_routes,
+    read_serving,
     start_gateway,
     write_routes,
 )
@@ -55,6 +64,8 @@ DEFAULT_TIMEOUT_S = 120
 # so the next server can be handed the same port and the old server answers for the new one.
 # The smoke test's model-version check catches that, but the deployment then fails.
 DEFAULT_WORKERS = 1
+# Model server ports are counted up from here, as ZenML's local deployer counts them.
+MODEL_SERVER_PORT_START = 8000
 
 
 class DeploymentError(RuntimeError):
@@ -216,19 +227,29 @@ def _start_server(model_version: Any, registered: str, timeout_s: int, workers: 
 def _create_server(
     deployer: Any, config: Any, service_type: Any, model_version_id: UUID, timeout_s: int
 ) -> Any:
-    """Register a new service in ZenML and start it through the deployer.
+    """Register a new service in ZenML and start it through the deployer, on a port we chose.
 
     ``BaseModelDeployer.deploy_model`` is not used: in ZenML 0.98 it first looks for "an
     existing server with the same config", but the store ignores the config filter, so it
     hands back whichever MLflow server of this flavor is newest; a second version could never
-    run beside the first. These are the same calls ``deploy_model`` makes, minus that lookup.
+    run beside the first. The service is built as the deployer's ``perform_deploy_model`` builds
+    it (same class, the deployer's runtime path), except that its port is one nothing is bound
+    to (:func:`serving.identity.free_port`, from 8000 up as ZenML counts), fixed with
+    ``allocate_port=False``: ZenML's own probe accepts a port another process listens on with
+    ``SO_REUSEPORT``, and the server then dies while that process answers in its place.
     """
+    from zenml.integrations.mlflow.services.mlflow_deployment import MLFlowDeploymentService
+
     client = Client()
     response = client.create_service(
         config=config, service_type=service_type, model_version_id=model_version_id
     )
     try:
-        service = deployer.perform_deploy_model(id=response.id, config=config, timeout=timeout_s)
+        config.root_runtime_path = deployer.local_path
+        service = MLFlowDeploymentService(uuid=response.id, config=config)
+        service.endpoint.config.port = free_port(MODEL_SERVER_PORT_START)
+        service.endpoint.config.allocate_port = False
+        service.start(timeout=timeout_s)
     except Exception:
         client.delete_service(response.id)
         raise
@@ -247,6 +268,28 @@ def _create_server(
         _delete_server(str(service.uuid))
         raise DeploymentError(f"model server {service.uuid} did not start; see {runtime}")
     return service
+
+
+def identify_server(service: Any) -> ServerProcess:
+    """The process answering on ``service``'s port, checked to be the one its daemon started.
+
+    Args:
+        service: A running ZenML local daemon service (``MLFlowDeploymentService``).
+
+    Raises:
+        DeploymentError: If the port is answered by any other process, or the daemon is gone.
+    """
+    port = service.endpoint.status.port
+    daemon_pid = service.status.pid
+    if not port or not daemon_pid:
+        raise DeploymentError(f"model server {service.uuid} has no port or daemon process")
+    try:
+        return identify_listener(int(port), int(daemon_pid))
+    except UnidentifiedServer as exc:
+        raise DeploymentError(
+            f"model server {service.uuid} is not the process answering: {exc}; the deployment "
+            "is refused so that the gateway never routes to it"
+        ) from exc
 
 
 def _delete_server(service_id: str) -> None:
@@ -288,7 +331,7 @@ def deploy(
         )
     if tolerance < 0:
         raise DeploymentError(f"smoke_test_tolerance must be >= 0, got {tolerance}")
-    table = read_routes()
+    table = read_routes(model_name=model_name)
     active = table.active
     if already_serving(active, model_name, str(target.number), registered):
         assert active is not None  # already_serving says so
@@ -310,8 +353,8 @@ def deploy(
         production=production is not None and production.id == target.id,
         promoted=promotion_decision(target),
     )
-    switch(green, history=(*read_routes().history, entry))
-    return _record(green, read_routes().previous, worst)
+    switch(green, history=(*read_routes(model_name=model_name).history, entry))
+    return _record(green, read_routes(model_name=model_name).previous, worst)
 
 
 def _start_and_check(
@@ -336,14 +379,23 @@ def _start_and_check(
     service_id = str(service.uuid)
     # A server the routing table still points at (e.g. the rollback target) is never deleted
     # because this deployment failed.
-    routed = {r.service_id for r in (table.active, table.previous) if r is not None}
+    routed = {
+        r.service_id
+        for t in read_serving().models.values()
+        for r in (t.active, t.previous)
+        if r is not None
+    } | {r.service_id for r in (table.active, table.previous) if r is not None}
     try:
         url = service.get_prediction_url()
         health = service.get_healthcheck_url()
         if not url or not health:
             raise DeploymentError(f"model server {service_id} exposes no endpoint")
         health_check(health)
+        server = identify_server(service)
         worst = smoke_test(url, report, tolerance, str(target.number))
+        # Still the same process after the smoke test (it did not die and get replaced).
+        if not still_running(server) or identify_server(service).pid != server.pid:
+            raise DeploymentError(f"model server {service_id} changed process during its checks")
     except Exception:
         if service_id not in routed:
             _delete_server(service_id)
@@ -357,6 +409,8 @@ def _start_and_check(
         health_url=health,
         contract=bundle.contract.to_dict(),
         deployment_id=uuid4().hex,
+        server_pid=server.pid,
+        server_started_at=server.started_at,
     )
     return green, worst
 
@@ -368,8 +422,9 @@ def already_serving(
 
     Compares the whole identity: model name, ZenML version, MLflow registry version, and that
     the route was made by a deployment (has a deployment id); never the version alone
-    (``card_classifier`` v1 is not ``breast_cancer_classifier`` v1). The server must also
-    answer its health URL with 200 within 2 s.
+    (``card_classifier`` v1 is not ``breast_cancer_classifier`` v1). Its port must be answered
+    by the process recorded at deployment alone (:func:`serving.identity.check_listener`), and
+    that process must answer its health URL with 200 within 2 s.
 
     Args:
         active: The routing table's active route, or ``None``.
@@ -383,6 +438,7 @@ def already_serving(
         and active.model_name == model_name
         and active.model_version == model_version
         and active.registered_version == registered
+        and check_listener(active.port, active.server) is None
         and _http(active.health_url, timeout=2.0)[0] == 200
     )
 
@@ -414,7 +470,7 @@ def switch(green: Route, history: tuple[HistoryEntry, ...] | None = None) -> Rou
     Returns:
         The new routing table.
     """
-    old = read_routes()
+    old = read_routes(model_name=green.model_name)
     keep_previous: Route | None
     if old.active is not None and old.active.service_id != green.service_id:
         keep_previous = old.active
@@ -426,7 +482,7 @@ def switch(green: Route, history: tuple[HistoryEntry, ...] | None = None) -> Rou
         updated_at=time.time(),
         history=old.history if history is None else history,
     )
-    write_routes(table)
+    write_routes(table, model_name=green.model_name)
     start_gateway()
     retired = {
         r.service_id
@@ -531,7 +587,8 @@ def rollback(
     again; roll forward by deploying.
 
     Args:
-        model_name: The model to roll back; default: the one served. Must be the served one.
+        model_name: The model to roll back; default: the gateway's default model. The other
+            models' routes, servers and production versions are not touched.
         tolerance: Smoke-test tolerance if the target has to be deployed again.
         timeout_s: Seconds to wait for a server to start.
         workers: Uvicorn workers of a newly started server.
@@ -543,13 +600,14 @@ def rollback(
         DeploymentError: If there is nothing to roll back to or it cannot be brought up;
             the served version keeps serving and production is unchanged.
     """
-    table = read_routes()
+    serving = read_serving()
+    table = serving.table(model_name)
     active = table.active
     if active is None:
-        raise DeploymentError("nothing to roll back from: no deployment is active")
-    if model_name is not None and model_name != active.model_name:
+        if model_name is None:
+            raise DeploymentError("nothing to roll back from: no deployment is active")
         raise DeploymentError(
-            f"the gateway serves '{active.model_name}', not '{model_name}'; nothing to roll back"
+            f"model '{model_name}' is not served; served: {', '.join(serving.served()) or 'none'}"
         )
     target = rollback_target(table)
     try:
@@ -573,8 +631,7 @@ def rollback(
         and previous.model_version == target.model_version
         and previous.deployment_id in recorded
     ):
-        _bring_up(previous)
-        restored = previous
+        restored = _bring_up(previous)
     else:
         registered = registered_version(target_version)
         if registered is None:
@@ -592,7 +649,11 @@ def rollback(
     new_table = switch(
         restored,
         history=history_after_rollback(
-            read_routes().history, active, restored, promoted, time.time()
+            read_routes(model_name=active.model_name).history,
+            active,
+            restored,
+            promoted,
+            time.time(),
         ),
     )
     logger.info(
@@ -604,14 +665,19 @@ def rollback(
     return new_table
 
 
-def _bring_up(route: Route) -> None:
-    """Make sure the kept server of ``route`` runs and answers its health URL.
+def _bring_up(route: Route) -> Route:
+    """Make sure the kept server of ``route`` runs, is the process recorded, and is healthy.
+
+    Returns:
+        ``route``, with the server process re-identified if the server had to be restarted.
 
     Raises:
-        DeploymentError: If it no longer exists or does not become healthy.
+        DeploymentError: If it no longer exists, does not become healthy, or its port is
+            answered by another process.
     """
-    if _http(route.health_url, timeout=2.0)[0] == 200:
-        return
+    if check_listener(route.port, route.server) is None:
+        health_check(route.health_url)
+        return route
     deployer = _deployer()
     services = deployer.find_model_server(service_uuid=UUID(route.service_id))
     if not services:
@@ -622,4 +688,69 @@ def _bring_up(route: Route) -> None:
         )
     if not services[0].is_running:
         deployer.start_model_server(UUID(route.service_id))
+        services = deployer.find_model_server(service_uuid=UUID(route.service_id))
     health_check(route.health_url)
+    server = identify_server(services[0])
+    return replace(route, server_pid=server.pid, server_started_at=server.started_at)
+
+
+def restart_server(model_name: str) -> Route:
+    """Bring a model's active server back after it crashed, and record its new process.
+
+    What the supervisor (:mod:`serving.supervisor`) runs when the process recorded for a model's
+    active route is gone: through the stack's model deployer, the server is stopped (its daemon
+    may outlive the server it started) and started again on its port, health-checked and
+    identified (:func:`identify_server`); then the route, same deployment id, records the new
+    process, so the gateway routes to it again. Nothing is done when the recorded process still
+    answers, or when another deployment replaced the route meanwhile.
+
+    Args:
+        model_name: The model whose active server to restart.
+
+    Returns:
+        The route as it now stands.
+
+    Raises:
+        DeploymentError: If the model is not served, its server no longer exists, or it does
+            not come back healthy and identified.
+    """
+    route = read_routes(model_name=model_name).active
+    if route is None:
+        raise DeploymentError(f"model '{model_name}' is not served; nothing to restart")
+    if check_listener(route.port, route.server) is None:
+        return route
+    deployer = _deployer()
+    _ensure_venv_on_path()
+    services = deployer.find_model_server(service_uuid=UUID(route.service_id))
+    if not services:
+        raise DeploymentError(
+            f"the model server of {model_name} version {route.model_version} "
+            f"({route.service_id}) no longer exists; deploy again"
+        )
+    deployer.stop_model_server(UUID(route.service_id), force=True)
+    deployer.start_model_server(UUID(route.service_id))
+    service = deployer.find_model_server(service_uuid=UUID(route.service_id))[0]
+    # Normally the same port (fixed at deployment); the URLs are read back in case it moved.
+    url, health = service.get_prediction_url(), service.get_healthcheck_url()
+    if not url or not health:
+        raise DeploymentError(f"model server {route.service_id} exposes no endpoint")
+    health_check(health)
+    server = identify_server(service)
+    restarted = replace(
+        route,
+        url=url,
+        health_url=health,
+        server_pid=server.pid,
+        server_started_at=server.started_at,
+    )
+    table = read_routes(model_name=model_name)
+    if table.active is None or table.active.deployment_id != route.deployment_id:
+        return table.active or restarted  # a deployment or stop came first: theirs stands
+    write_routes(replace(table, active=restarted, updated_at=time.time()), model_name=model_name)
+    logger.info(
+        "Restarted the model server of %s version %s (PID %s)",
+        model_name,
+        route.model_version,
+        server.pid,
+    )
+    return restarted

@@ -1,8 +1,9 @@
 """The prediction gateway: one stable address in front of blue-green model servers.
 
-``POST /invocations`` (MLflow's request formats, see :mod:`serving.contract`) is validated
-against the active model version's contract, forwarded to the active model server, and
-answered with::
+``POST /models/<name>/invocations`` serves model ``<name>``, and ``POST /invocations`` the
+default model (:class:`serving.routing.ServingRoutes`; several models can be served at once).
+The request (MLflow's request formats, see :mod:`serving.contract`) is validated against the
+model's active version's contract, forwarded to its active model server, and answered with::
 
     {"model_version": "3",
      "predictions": [{"probability": 0.97, "label": "1", "model_version": "3",
@@ -13,16 +14,17 @@ answered with::
 training (scored as no category); each prediction carries its row's count.
 
 Bad input gets 400/413/422 with a message naming the field or column (the row contract's
-``kind`` and ``row`` too); an unreachable model server gets 503; the gateway itself never
-answers 500 for a request's content. The body limit is enforced while the body streams
-(chunked or not), values echoed in error bodies are cut to :func:`excerpt`, and
-``X-Request-Id`` must match :data:`REQUEST_ID_PATTERN` (else 400) before it is echoed or
-logged.
+``kind`` and ``row`` too); a model not served gets 404 (``MODEL_NOT_FOUND``); an unreachable
+model server, or one the gateway cannot identify as the process its deployment started
+(:mod:`serving.identity`), gets 503 with ``Retry-After``; the gateway itself never answers 500
+for a request's content. The body limit is enforced while the body streams (chunked or not),
+values echoed in error bodies are cut to :func:`excerpt`, and ``X-Request-Id`` must match
+:data:`REQUEST_ID_PATTERN` (else 400) before it is echoed or logged.
 
-Other endpoints: ``GET /health`` (200 with the active model name, version and deployment id,
-503 with no deployment),
-``GET /version`` (the routing table), ``GET /metrics`` (Prometheus: request counts by status,
-predictions by model version, request latency histogram).
+Other endpoints: ``GET /health`` and ``GET /models/<name>/health`` (200 with the model name,
+version and deployment id; 503 with no deployment or an unreachable or unidentified server),
+``GET /version`` (the routing tables), ``GET /metrics`` (Prometheus: request counts by status,
+predictions by model name and version, request latency histogram).
 
 Every prediction is appended to the prediction log with its request latency, which the
 monitoring pipeline reads. Run with ``python -m serving.gateway --port 8765``; it binds to
@@ -57,8 +59,9 @@ from prometheus_client import (
 )
 
 from serving.contract import DEFAULT_MAX_ROWS, RequestError, parse_rows
+from serving.identity import check_listener, still_running
 from serving.prediction_log import JsonlPredictionWriter, utc_now
-from serving.routing import DEFAULT_HOST, ROUTE_FILE, RouteTable, read_routes
+from serving.routing import DEFAULT_HOST, ROUTE_FILE, Route, ServingRoutes, read_serving
 from tabular_classifier.contract import RowContract
 
 logger = logging.getLogger("serving.gateway")
@@ -81,6 +84,10 @@ REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _LONG_RUN = re.compile(rf"[^\s'\"]{{{EXCERPT_CHARS + 1},}}")
 SERVICE_NAME = "tabular-gateway"
+# Seconds between full checks that a model server's port is answered by the recorded process.
+IDENTITY_RECHECK_S = 5.0
+# What a 503 tells clients to wait before retrying, in seconds.
+RETRY_AFTER_S = 2
 # Latency buckets in seconds, from 1 ms to 5 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -145,27 +152,79 @@ async def read_body_bounded(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def _check_route(route: Route) -> str | None:
+    try:
+        port = route.port
+    except ValueError as exc:
+        return str(exc)
+    return check_listener(port, route.server)
+
+
+class _Identity:
+    """Whether a route's port is answered by the model server process recorded at deployment.
+
+    The full check (:func:`serving.identity.check_listener`: every listener on the port is that
+    process) runs in a worker thread when a route is first used, every
+    :data:`IDENTITY_RECHECK_S` seconds, and after any failed connection to it; in between, each
+    request only checks that the process still runs with the same start time
+    (:func:`serving.identity.still_running`, tens of microseconds).
+    """
+
+    def __init__(self) -> None:
+        self._checked: dict[str, tuple[float, str | None]] = {}
+        self._lock = asyncio.Lock()
+
+    async def problem(self, route: Route) -> str | None:
+        """Why the gateway must not route to ``route``, or ``None`` when it may."""
+        key = f"{route.deployment_id}:{route.server_pid}"
+        checked = self._checked.get(key)
+        if checked is None or time.monotonic() - checked[0] > IDENTITY_RECHECK_S:
+            async with self._lock:
+                checked = self._checked.get(key)
+                if checked is None or time.monotonic() - checked[0] > IDENTITY_RECHECK_S:
+                    reason = await asyncio.to_thread(_check_route, route)
+                    checked = (time.monotonic(), reason)
+                    self._checked[key] = checked
+            return checked[1]
+        if checked[1] is None and not still_running(route.server):
+            checked = (checked[0], f"model server process {route.server_pid} is no longer running")
+            self._checked[key] = checked
+        return checked[1]
+
+    def forget(self, route: Route) -> None:
+        """Check ``route`` in full again on its next use (after a failed connection)."""
+        self._checked.pop(f"{route.deployment_id}:{route.server_pid}", None)
+
+
 class _Routes:
-    """The routing table, re-read whenever ``route.json`` changes (one ``stat`` per request)."""
+    """The routing tables, re-read whenever ``route.json`` changes (one ``stat`` per request)."""
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self._path = directory / ROUTE_FILE
         self._mtime_ns = -1
-        self._table = RouteTable(active=None, previous=None, updated_at=0.0)
-        self._contract: RowContract | None = None
+        self._serving = ServingRoutes(models={}, default_model=None)
+        self._contracts: dict[str, RowContract] = {}
 
-    def current(self) -> tuple[RouteTable, RowContract | None]:
+    def current(self) -> ServingRoutes:
+        """Every model's routes, as of the last change of ``route.json``."""
         try:
             mtime = self._path.stat().st_mtime_ns
         except FileNotFoundError:
-            return self._table, self._contract
+            return self._serving
         if mtime != self._mtime_ns:
-            self._table = read_routes(self._directory)
-            active = self._table.active
-            self._contract = None if active is None else RowContract.from_dict(active.contract)
+            self._serving = read_serving(self._directory)
+            actives = [t.active for t in self._serving.models.values() if t.active is not None]
+            self._contracts = {
+                route.model_name: RowContract.from_dict(route.contract) for route in actives
+            }
             self._mtime_ns = mtime
-        return self._table, self._contract
+        return self._serving
+
+    def active(self, model_name: str | None) -> tuple[Route | None, RowContract | None]:
+        """The active route of ``model_name`` (default: the default model) and its contract."""
+        route = self.current().table(model_name).active
+        return route, None if route is None else self._contracts.get(route.model_name)
 
 
 def create_app(
@@ -196,8 +255,8 @@ def create_app(
     )
     predictions_total = Counter(
         "gateway_predictions_total",
-        "Rows predicted by model version",
-        ["model_version"],
+        "Rows predicted by model name and version",
+        ["model_name", "model_version"],
         registry=registry,
     )
     latency = Histogram(
@@ -207,6 +266,7 @@ def create_app(
         registry=registry,
     )
     clients: dict[str, httpx.AsyncClient] = {}
+    identity = _Identity()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -225,7 +285,10 @@ def create_app(
         # Every error body has the same five keys (README, "The serving contract").
         body = {"field": None, "kind": None, "row": None, **body}
         return Response(
-            orjson.dumps(_bounded(body)), status_code=status, media_type="application/json"
+            orjson.dumps(_bounded(body)),
+            status_code=status,
+            media_type="application/json",
+            headers={"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None,
         )
 
     def _too_large(detail: str) -> Response:
@@ -240,13 +303,34 @@ def create_app(
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
+        return await _guarded(request, None)
+
+    @app.post("/models/{model_name}/invocations")
+    async def model_invocations(request: Request, model_name: str) -> Response:
+        return await _guarded(request, model_name)
+
+    async def _guarded(request: Request, model_name: str | None) -> Response:
         try:
-            return await _invocations(request)
+            return await _invocations(request, model_name)
         except Exception:  # noqa: BLE001 - counted and logged; the server stays up
             logger.exception("unexpected error while serving a request")
             return _error(500, {"error_code": "INTERNAL_ERROR", "message": "unexpected error"})
 
-    async def _invocations(request: Request) -> Response:
+    def _not_served(model_name: str | None) -> Response:
+        if model_name is None:
+            return _error(503, {"error_code": "NO_DEPLOYMENT", "message": "no model deployed"})
+        served = routes.current().served()
+        return _error(
+            404,
+            {
+                "error_code": "MODEL_NOT_FOUND",
+                "message": f"model '{excerpt(model_name, 100)}' is not served here; served: "
+                + (", ".join(served) or "none"),
+                "field": "model_name",
+            },
+        )
+
+    async def _invocations(request: Request, model_name: str | None) -> Response:
         started = time.perf_counter()
         request_id = request.headers.get(REQUEST_ID_HEADER)
         if request_id is not None and not REQUEST_ID_PATTERN.fullmatch(request_id):
@@ -274,10 +358,20 @@ def create_app(
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > max_body_bytes:
             return _too_large(f"of {excerpt(length, 20)} bytes")
-        table, contract = routes.current()
-        route = table.active
+        route, contract = routes.active(model_name)
         if route is None or contract is None:
-            return _error(503, {"error_code": "NO_DEPLOYMENT", "message": "no model deployed"})
+            return _not_served(model_name)
+        problem = await identity.problem(route)
+        if problem is not None:
+            return _error(
+                503,
+                {
+                    "error_code": "MODEL_SERVER_UNIDENTIFIED",
+                    "message": f"model server for {route.model_name} version "
+                    f"{route.model_version} cannot be identified ({problem}); the gateway "
+                    "does not route to it",
+                },
+            )
         try:
             body = await read_body_bounded(request, max_body_bytes)
         except _BodyTooLarge as exc:
@@ -299,6 +393,7 @@ def create_app(
                 headers={"Content-Type": "application/json"},
             )
         except httpx.HTTPError as exc:
+            identity.forget(route)
             return _error(
                 503,
                 {
@@ -321,7 +416,7 @@ def create_app(
         elapsed = time.perf_counter() - started
         latency.observe(elapsed)
         requests_total.labels("200").inc()
-        predictions_total.labels(route.model_version).inc(len(predictions))
+        predictions_total.labels(route.model_name, route.model_version).inc(len(predictions))
         request_id = request_id or uuid.uuid4().hex
         now = utc_now()
         records = []
@@ -356,31 +451,48 @@ def create_app(
 
     @app.get("/health")
     async def health() -> JSONResponse:
-        table, _ = routes.current()
-        if table.active is None:
+        return await _health(None)
+
+    @app.get("/models/{model_name}/health")
+    async def model_health(model_name: str) -> JSONResponse:
+        return await _health(model_name)
+
+    async def _health(model_name: str | None) -> JSONResponse:
+        route, _ = routes.active(model_name)
+        if route is None:
             return JSONResponse(
-                {"service": SERVICE_NAME, "status": "no deployment"}, status_code=503
+                {
+                    "service": SERVICE_NAME,
+                    "status": "no deployment" if model_name is None else "model not served",
+                },
+                status_code=503 if model_name is None else 404,
             )
-        try:
-            upstream = await clients["http"].get(table.active.health_url, timeout=2.0)
-            up = upstream.status_code == 200
-        except httpx.HTTPError:
-            up = False
+        problem = await identity.problem(route)
+        up = False
+        if problem is None:
+            try:
+                upstream = await clients["http"].get(route.health_url, timeout=2.0)
+                up = upstream.status_code == 200
+            except httpx.HTTPError:
+                identity.forget(route)
+        status = "ok" if up else "model server unreachable"
+        if problem is not None:
+            status = f"model server unidentified: {problem}"
         return JSONResponse(
             {
                 "service": SERVICE_NAME,
-                "status": "ok" if up else "model server unreachable",
-                "model_name": table.active.model_name,
-                "model_version": table.active.model_version,
-                "deployment_id": table.active.deployment_id,
+                "status": status,
+                "model_name": route.model_name,
+                "model_version": route.model_version,
+                "deployment_id": route.deployment_id,
             },
             status_code=200 if up else 503,
+            headers=None if up else {"Retry-After": str(RETRY_AFTER_S)},
         )
 
     @app.get("/version")
     async def version() -> JSONResponse:
-        table, _ = routes.current()
-        return JSONResponse(table.to_dict())
+        return JSONResponse(routes.current().to_dict())
 
     @app.get("/metrics")
     async def metrics() -> Response:

@@ -1,11 +1,13 @@
 """Blue-green routing state and the gateway process that applies it.
 
 Clients always call one stable address, the gateway (``http://127.0.0.1:8765`` by default).
-The gateway forwards each request to the *active* model server listed in ``route.json``; the
-deployment pipeline starts a new server beside the old one, checks it, and then rewrites
-``route.json`` atomically (write to a temporary file, ``os.replace``). The previous server
-stays up and stays listed as *previous*. ``route.json`` also keeps the production history that
-``python -m release rollback`` reads (see :class:`HistoryEntry`).
+``route.json`` holds one :class:`RouteTable` per model (:class:`ServingRoutes`); the gateway
+forwards each request to the model's *active* model server; the deployment pipeline starts a
+new server beside the old one, checks it, and then rewrites that model's table atomically
+(write to a temporary file, ``os.replace``). The previous server stays up and stays listed as
+*previous*. Each table also keeps the model's production history that
+``python -m release rollback`` reads (see :class:`HistoryEntry`). The gateway runs under a
+supervisor (:mod:`serving.supervisor`) started by :func:`start_gateway`.
 
 State lives in :func:`state_dir`: ``$TABULAR_SERVING_STATE`` if set, else ``serving/`` under the
 ZenML global config directory (so each ZenML store has its own routing).
@@ -13,6 +15,7 @@ ZenML global config directory (so each ZenML store has its own routing).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -22,16 +25,22 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from serving.identity import ServerProcess
+
 DEFAULT_HOST = "127.0.0.1"
 # Not 8000: ZenML's local model servers take free ports counting up from 8000.
 DEFAULT_PORT = 8765
 ROUTE_FILE = "route.json"
+LOCK_FILE = "route.lock"
 PID_FILE = "gateway.pid"
+# The gateway process's own PID, written by its supervisor at each (re)start.
+GATEWAY_CHILD_PID_FILE = "gateway.child.pid"
 LOG_FILE = "gateway.log"
 
 
@@ -49,6 +58,10 @@ class Route:
         contract: The model version's row contract (``RowContract.to_dict()``).
         deployment_id: A UUID4 hex made by each deployment; empty in a ``route.json`` written
             before deployments had one, which then never counts as "already deployed".
+        server_pid: The PID of the process listening on the server's port, identified at
+            deployment (:func:`serving.identity.identify_listener`); 0 in a route written
+            before deployments recorded it, which the gateway never routes to.
+        server_started_at: That process's start time, seconds since the epoch.
     """
 
     model_name: str
@@ -59,6 +72,25 @@ class Route:
     health_url: str
     contract: dict[str, Any]
     deployment_id: str = ""
+    server_pid: int = 0
+    server_started_at: float = 0.0
+
+    @property
+    def server(self) -> ServerProcess:
+        """The model server process recorded at deployment."""
+        return ServerProcess(pid=self.server_pid, started_at=self.server_started_at)
+
+    @property
+    def port(self) -> int:
+        """The model server's TCP port (from :attr:`url`).
+
+        Raises:
+            ValueError: If the URL names no port.
+        """
+        port = urllib.parse.urlsplit(self.url).port
+        if port is None:
+            raise ValueError(f"model server URL {self.url!r} names no port")
+        return port
 
     @property
     def identity(self) -> tuple[str, str, str]:
@@ -142,15 +174,25 @@ class RouteTable:
         )
 
 
+def zenml_config_directory() -> Path:
+    """ZenML's global config directory, found as ZenML finds it, without importing ZenML.
+
+    ``$ZENML_CONFIG_PATH`` (resolved) if set, else click's application directory for
+    ``zenml`` (``zenml.utils.io_utils.get_global_config_directory``); importing ZenML costs
+    seconds, which the gateway and ``python -m release status`` do not pay.
+    """
+    override = os.environ.get("ZENML_CONFIG_PATH")
+    if override:
+        return Path(override).resolve()
+    import click
+
+    return Path(click.get_app_dir("zenml"))
+
+
 def state_dir() -> Path:
     """The serving state directory (created if missing); see the module docstring."""
     override = os.environ.get("TABULAR_SERVING_STATE")
-    if override:
-        path = Path(override)
-    else:
-        from zenml.config.global_config import GlobalConfiguration
-
-        path = Path(GlobalConfiguration().config_directory) / "serving"
+    path = Path(override) if override else zenml_config_directory() / "serving"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -176,28 +218,133 @@ def gateway_url(port: int | None = None) -> str:
     return f"http://{DEFAULT_HOST}:{port or gateway_port()}"
 
 
-def read_routes(directory: Path | None = None) -> RouteTable:
-    """Read ``route.json``; an empty table if there is none yet."""
+@dataclass(frozen=True)
+class ServingRoutes:
+    """Every model behind the gateway: one :class:`RouteTable` per model name.
+
+    ``route.json`` holds ``{"default_model": NAME, "models": {NAME: RouteTable.to_dict()}}``.
+    ``POST /models/NAME/invocations`` serves model NAME; ``POST /invocations`` serves
+    ``default_model``: the first model deployed, until it stops being served (then another
+    served model, by name).
+
+    Attributes:
+        models: Each model's routing table (active, previous, production history).
+        default_model: The model ``/invocations`` serves, or ``None`` when none is served.
+    """
+
+    models: dict[str, RouteTable]
+    default_model: str | None
+
+    def table(self, model_name: str | None = None) -> RouteTable:
+        """The named model's table; empty if it has none.
+
+        Default: the default model's, or with none served (after ``stop``), the only model's
+        if there is one, so that its production history stays in view.
+        """
+        name = model_name or self.default_model
+        if name is None and len(self.models) == 1:
+            name = next(iter(self.models))
+        empty = RouteTable(active=None, previous=None, updated_at=0.0)
+        return self.models.get(name, empty) if name is not None else empty
+
+    def served(self) -> list[str]:
+        """The names of the models with an active route, sorted."""
+        return sorted(name for name, table in self.models.items() if table.active is not None)
+
+    def with_table(self, model_name: str, table: RouteTable) -> ServingRoutes:
+        """A copy with ``model_name``'s table replaced.
+
+        The default model is kept if it is still served, else it becomes ``model_name`` when
+        that is served, else the first served model by name.
+        """
+        models = {**self.models, model_name: table}
+        served = sorted(name for name, t in models.items() if t.active is not None)
+        default = self.default_model
+        if default not in served:
+            default = model_name if table.active is not None else next(iter(served), None)
+        return ServingRoutes(models=models, default_model=default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (the ``route.json`` layout)."""
+        return {
+            "default_model": self.default_model,
+            "models": {name: table.to_dict() for name, table in sorted(self.models.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServingRoutes:
+        """Inverse of :meth:`to_dict`.
+
+        A one-model ``route.json`` from before several models (``active``, ``previous`` and
+        ``history`` at the top) reads as that model alone.
+        """
+        if "models" not in data:
+            table = RouteTable.from_dict(data)
+            name = _model_of(table)
+            if name is None:
+                return cls(models={}, default_model=None)
+            return cls(models={name: table}, default_model=name if table.active else None)
+        return cls(
+            models={name: RouteTable.from_dict(t) for name, t in data["models"].items()},
+            default_model=data.get("default_model"),
+        )
+
+
+def _model_of(table: RouteTable) -> str | None:
+    """The model a table belongs to (its active, previous or newest history entry's name)."""
+    for route in (table.active, table.previous):
+        if route is not None:
+            return route.model_name
+    return table.history[-1].model_name if table.history else None
+
+
+def read_serving(directory: Path | None = None) -> ServingRoutes:
+    """Read ``route.json`` whole; no models if there is none yet."""
     path = (directory or state_dir()) / ROUTE_FILE
     if not path.is_file():
-        return RouteTable(active=None, previous=None, updated_at=0.0)
-    return RouteTable.from_dict(json.loads(path.read_text()))
+        return ServingRoutes(models={}, default_model=None)
+    return ServingRoutes.from_dict(json.loads(path.read_text()))
 
 
-def write_routes(table: RouteTable, directory: Path | None = None) -> None:
-    """Replace ``route.json`` atomically: readers see the old table or the new one, never half.
+def read_routes(directory: Path | None = None, model_name: str | None = None) -> RouteTable:
+    """One model's routing table from ``route.json`` (default: the default model's).
+
+    Returns an empty table if the model has none yet.
+    """
+    return read_serving(directory).table(model_name)
+
+
+def write_routes(
+    table: RouteTable, directory: Path | None = None, model_name: str | None = None
+) -> None:
+    """Replace one model's table in ``route.json``, atomically; the other models' stay as they are.
+
+    Readers see the old file or the new one, never half (temporary file, ``os.replace``); two
+    writers take turns (an exclusive ``flock`` on ``route.lock``), so two models deployed at once
+    both keep their routes.
 
     Args:
-        table: The new routing table.
+        table: The model's new routing table.
         directory: The state directory (default :func:`state_dir`).
+        model_name: The model it belongs to; default: the model its routes or history name.
+
+    Raises:
+        ValueError: If ``model_name`` is not given and the table names no model.
     """
-    target = (directory or state_dir()) / ROUTE_FILE
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".route-", suffix=".json")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(table.to_dict(), handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    name = model_name or _model_of(table)
+    if name is None:
+        raise ValueError("a routing table that names no model needs model_name")
+    directory = directory or state_dir()
+    target = directory / ROUTE_FILE
+    with open(directory / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        serving = read_serving(directory).with_table(name, table)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".route-", suffix=".json")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(serving.to_dict(), handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
 
 
 def _get_json(url: str, timeout: float) -> dict[str, Any] | None:
@@ -228,7 +375,11 @@ def gateway_alive(port: int | None = None, timeout: float = 1.0) -> bool:
 def start_gateway(
     port: int | None = None, directory: Path | None = None, timeout: float = 30.0
 ) -> int:
-    """Start the gateway as a background process, unless one already answers.
+    """Start the gateway under its supervisor, in the background, unless a gateway answers.
+
+    The supervisor (:mod:`serving.supervisor`) runs the gateway as its child and restarts it,
+    and the model servers, when they crash; both run in a new process group, whose leader's
+    PID (the supervisor's) is kept in ``gateway.pid`` for :func:`stop_gateway`.
 
     Args:
         port: The port (default :func:`gateway_port`); it binds to 127.0.0.1 only.
@@ -250,12 +401,15 @@ def start_gateway(
             raise RuntimeError(
                 f"port {port} is taken by another program; set TABULAR_GATEWAY_PORT to a free port"
             )
+    (directory / GATEWAY_CHILD_PID_FILE).unlink(missing_ok=True)
     log = open(directory / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "serving.gateway",
+            "serving.supervisor",
+            "--host",
+            DEFAULT_HOST,
             "--port",
             str(port),
             "--state-dir",
@@ -271,17 +425,18 @@ def start_gateway(
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
-                f"gateway exited with code {process.returncode}; see {directory / LOG_FILE}"
+                f"gateway supervisor exited with code {process.returncode}; see "
+                f"{directory / LOG_FILE}"
             )
         if gateway_alive(port, timeout=0.5):
-            return process.pid
+            return int((directory / GATEWAY_CHILD_PID_FILE).read_text())
         time.sleep(0.2)
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)
     raise RuntimeError(f"gateway did not answer on port {port} within {timeout} s")
 
 
 def stop_gateway(directory: Path | None = None, timeout: float = 10.0) -> bool:
-    """Stop the gateway started by :func:`start_gateway`.
+    """Stop the gateway started by :func:`start_gateway`, with its supervisor.
 
     Returns:
         Whether a running gateway was stopped.

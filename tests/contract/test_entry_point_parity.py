@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import socket
 import subprocess
 import threading
@@ -43,6 +44,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from serving.gateway import create_app
+from serving.identity import process_of
 from serving.mlflow_model import save_pyfunc_model
 from serving.routing import Route, RouteTable, write_routes
 from tabular_classifier.batch import read_batch, score_batch_frame
@@ -179,6 +181,9 @@ class _Harness:
             url=f"{scoring.url}/invocations",
             health_url=f"{scoring.url}/ping",
             contract=bundle.contract.to_dict(),
+            # The scoring server runs in this process (identified by the gateway).
+            server_pid=os.getpid(),
+            server_started_at=process_of(os.getpid()).started_at,
         )
         return _Served(bundle_dir, predictor, pyfunc, route, scoring)
 

@@ -1,5 +1,8 @@
 """Promotion, blue-green deployment, serving over HTTP and rollback, on real local servers.
 
+Also: a decoy on the port ZenML's deployer would pick is never routed to, two models on two
+data sets are served at once, and killed model servers and gateways come back by themselves.
+
 The deployment pipeline starts real MLflow model servers through ZenML's MLflow model deployer
 and the gateway on a free port; the module's finalizer stops all of them.
 """
@@ -128,7 +131,72 @@ def test_deploy_production_and_predict_over_http(
     np.testing.assert_allclose(served, report.smoke_probabilities, rtol=0, atol=1e-6)
     assert {p["label"] for p in body["predictions"]} <= {"0", "1"}
     metrics = urllib.request.urlopen(f"{_gateway()}/metrics").read().decode()
-    assert f'gateway_predictions_total{{model_version="{model_versions["production"]}"}}' in metrics
+    assert (
+        f'gateway_predictions_total{{model_name="{MODEL_NAME}",'
+        f'model_version="{model_versions["production"]}"}}'
+    ) in metrics
+
+
+MARKER = "17.98765432101"
+
+
+def test_a_decoy_on_the_deployers_port_is_never_routed_to(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
+) -> None:
+    """A decoy answering /ping and /invocations exactly like the model server (same version,
+    same probabilities) listens on the port ZenML's deployer would pick next: the deployment
+    lands on another port, and nothing the gateway receives reaches the decoy."""
+    import socket
+    import sys
+
+    from zenml.utils.networking_utils import scan_for_available_port
+
+    version = zenml_client.get_model_version(MODEL_NAME, model_versions["cached"])
+    report = version.get_artifact("evaluation_report").load()
+    port = scan_for_available_port(8000)
+    assert port is not None
+    decoy_script = Path(__file__).parents[1] / "unit" / "model_server_process.py"
+    decoy = subprocess.Popen(
+        [
+            sys.executable,
+            str(decoy_script),
+            "--port",
+            str(port),
+            "--reuse-port",
+            "--version",
+            model_versions["cached"],
+            "--probabilities",
+            json.dumps([float(p) for p in report.smoke_probabilities]),
+            "--marker",
+            MARKER,
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline and decoy.poll() is None
+            time.sleep(0.1)
+        assert scan_for_available_port(8000) == port  # ZenML's probe still calls it free
+        _deploy(workspace, model_versions["cached"])
+        status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+        assert status["active"]["model_version"] == model_versions["cached"]
+        assert f":{port}/" not in status["active"]["url"]
+        assert status["active_server_healthy"] is True
+        # Our requests carry a value no other program sends: on a shared machine, other
+        # programs' model servers can be pointed at the decoy's port and send it traffic.
+        frame = report.smoke_frame()
+        frame.iloc[0, 0] = float(MARKER)
+        for _ in range(20):
+            code, body = _post(_payload(frame))
+            assert code == 200 and body["model_version"] == model_versions["cached"]
+        count = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/count").read())
+        assert count["marked"] == 0
+    finally:
+        decoy.kill()
+        decoy.wait(timeout=10)
 
 
 def test_deploys_a_version_whose_training_was_cached(
@@ -212,6 +280,87 @@ def test_rollback_restores_the_previous_production_version(
     )
 
 
+SECOND_MODEL = "breast_mean_classifier"
+
+
+def test_two_models_on_two_data_sets_are_served_at_once(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
+) -> None:
+    """A second model, trained on another table (the ten "mean" features only), deployed
+    beside the first: each is served at /models/NAME/invocations against its own contract,
+    /invocations stays the first's, and rolling back or stopping the second leaves the first
+    serving, untouched."""
+    import pandas as pd
+
+    status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    if status["active"] is None:
+        _deploy(workspace, None)
+        status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    first = status["active"]
+    table = pd.read_csv(workspace.root / "data" / "breast_cancer.csv")
+    means = [c for c in table.columns if c.startswith("mean ")]
+    table[[*means, "target"]].to_csv(workspace.root / "data" / "breast_mean.csv", index=False)
+    training = workspace.write_config(
+        "training_second_model",
+        {
+            "parameters": {
+                "model_name": SECOND_MODEL,
+                "data": {"path": "data/breast_mean.csv", "target": "target", "positive_label": 1},
+                "promotion": {"metric": "test_roc_auc", "min_accuracy": 0.8, "min_roc_auc": 0.8},
+            }
+        },
+    )
+    workspace.zenml_pipeline_run(training)
+    deployment = workspace.write_config(
+        "deploy_second_model",
+        {"parameters": {"model_name": SECOND_MODEL, "version": None}},
+        base_config="deployment.yaml",
+    )
+    workspace.zenml_pipeline_run(deployment, pipeline=DEPLOY)
+    status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    assert status["default_model"] == MODEL_NAME and status["active"] == first
+    assert {MODEL_NAME, SECOND_MODEL} <= set(status["models"])
+    for name in (MODEL_NAME, SECOND_MODEL):
+        served = status["models"][name]
+        assert served["active_server_healthy"] is True
+        version = zenml_client.get_model_version(name, served["active_version"])
+        report = version.get_artifact("evaluation_report").load()
+        request = urllib.request.Request(
+            served["endpoint"],
+            data=_payload(report.smoke_frame()),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = json.loads(response.read())
+        assert body["model_version"] == served["active_version"]
+        np.testing.assert_allclose(
+            [p["probability"] for p in body["predictions"]], report.smoke_probabilities, atol=1e-6
+        )
+    second = zenml_client.get_model_version(
+        SECOND_MODEL, status["models"][SECOND_MODEL]["active_version"]
+    )
+    second_rows = _payload(second.get_artifact("evaluation_report").load().smoke_frame())
+    code, body = _post(second_rows)  # /invocations: the first model's contract
+    assert code == 422 and "missing columns" in body["message"]
+    rollback = workspace.run(
+        "python", "-m", "release", "rollback", "--model", SECOND_MODEL, check=False
+    )
+    assert rollback.returncode == 1 and f"version of '{SECOND_MODEL}'" in rollback.stderr
+    workspace.run("python", "-m", "release", "stop", "--model", SECOND_MODEL)
+    after = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    assert after["active"] == first and after["models"][SECOND_MODEL]["active_version"] is None
+    assert after["active_server_healthy"] is True and after["default_model"] == MODEL_NAME
+    code, _ = _post(
+        _payload(
+            zenml_client.get_model_version(MODEL_NAME, first["model_version"])
+            .get_artifact("evaluation_report")
+            .load()
+            .smoke_frame()
+        )
+    )
+    assert code == 200
+
+
 def _tamper_with_mlflow_model(mlflow_client: Any, registered_version: str) -> dict[Path, bytes]:
     """Shift the served model's scaling means, keeping the bundle's checksums consistent.
 
@@ -275,6 +424,92 @@ def test_failed_smoke_test_keeps_the_old_version_serving(
     code, body = _post(_payload(report.smoke_frame()))
     assert code == 200 and body["model_version"] == active
     assert len(zenml_client.active_stack.model_deployer.find_model_server()) == servers_before
+
+
+def _post_status(body: bytes) -> tuple[int, str | None]:
+    """(HTTP status, Retry-After header); status 0 when no connection could be made."""
+    request = urllib.request.Request(
+        f"{_gateway()}/invocations", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+            return response.status, None
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return exc.code, exc.headers.get("Retry-After")
+    except OSError:
+        return 0, None
+
+
+def _kill_under_traffic(pid: int, body: bytes, target: str) -> list[tuple[float, int, str | None]]:
+    """SIGKILL ``pid`` under steady traffic; wait until answers resume, then 1 s more.
+
+    Returns:
+        (seconds since the kill, negative before it; status; Retry-After) per request.
+    """
+    results: list[tuple[float, int, str | None]] = []
+    stop = threading.Event()
+    killed_at = [float("inf")]
+
+    def traffic() -> None:
+        while not stop.is_set():
+            status, retry = _post_status(body)
+            results.append((time.monotonic() - killed_at[0], status, retry))
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=traffic)
+    thread.start()
+    try:
+        time.sleep(1.0)
+        killed_at[0] = time.monotonic()
+        os.kill(pid, 9)
+        deadline = time.monotonic() + 240
+        while not (results and results[-1][0] > 0 and results[-1][1] == 200):
+            assert time.monotonic() < deadline, f"the {target} did not come back"
+            time.sleep(0.1)
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    return results
+
+
+def test_killed_model_server_and_gateway_come_back_by_themselves(
+    workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
+) -> None:
+    """Kill tests under steady traffic (one client, back to back): the active model server,
+    then the gateway, each get SIGKILL; the supervisor brings each back, no command typed."""
+    serving = _prediction_log(zenml_client).parent
+    before = json.loads(workspace.run("python", "-m", "release", "status").stdout)["active"]
+    report = (
+        zenml_client.get_model_version(MODEL_NAME, before["model_version"])
+        .get_artifact("evaluation_report")
+        .load()
+    )
+    body = _payload(report.smoke_frame().head(3))
+    counts = {}
+    for target in ("model server", "gateway"):
+        pid = (
+            before["server_pid"]
+            if target == "model server"
+            else int((serving / "gateway.child.pid").read_text())
+        )
+        results = _kill_under_traffic(pid, body, target)
+        after = [(t, status, retry) for t, status, retry in results if t >= 0]
+        failed = [(status, retry) for _, status, retry in after if status != 200]
+        recovered = next(t for t, status, _ in after if status == 200)
+        counts[target] = (len(failed), len(after), round(recovered, 1))
+        if target == "model server":
+            # Meanwhile the gateway refused with 503 and Retry-After; it never half-answered.
+            assert failed and {(status, retry) for status, retry in failed} == {(503, "2")}
+        else:
+            assert {status for status, _ in failed} <= {0}  # refused connections only
+    after_status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    assert after_status["active"]["deployment_id"] == before["deployment_id"]
+    assert after_status["active"]["server_pid"] != before["server_pid"]
+    assert after_status["active_server_healthy"] is True
+    print(f"kill tests (failed, requests after the kill, seconds to recover): {counts}")
 
 
 @pytest.mark.parametrize(
@@ -418,7 +653,7 @@ def test_redeploy_after_stop_serves_again(
     status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
     assert status["active"] is None and status["gateway_running"] is False
     _deploy(workspace, None)
-    status = json.loads(workspace.run("python", "-m", "release", "status").stdout)
+    status = json.loads(workspace.run("python", "-m", "release", "status", "--production").stdout)
     assert status["active_server_healthy"] is True
     assert status["production_version"] == status["active"]["model_version"]
     health = json.loads(urllib.request.urlopen(f"{_gateway()}/health").read())

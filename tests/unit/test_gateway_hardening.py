@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import select
 import socket
 import threading
@@ -22,6 +23,7 @@ import pandas as pd
 import pytest
 
 from serving.gateway import DEFAULT_MAX_BODY_BYTES, EXCERPT_CHARS, bound_message, excerpt
+from serving.identity import process_of
 from serving.routing import Route, RouteTable, start_gateway, stop_gateway, write_routes
 from tabular_classifier.contract import RowContract
 
@@ -116,6 +118,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
             health_url=f"{base}/ping",
             contract=contract.to_dict(),
             deployment_id="d" * 32,
+            # The model server runs in this process (identified by the gateway).
+            server_pid=os.getpid(),
+            server_started_at=process_of(os.getpid()).started_at,
         )
         write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), state)
         port = _free_port()

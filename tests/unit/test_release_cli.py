@@ -49,7 +49,7 @@ def test_help_describes_every_command(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
-    assert set(COMMANDS) == {"status", "rollback", "gateway-start", "stop"}
+    assert set(COMMANDS) == {"status", "rollback", "gateway-start", "restart-server", "stop"}
     for name, (summary, _) in COMMANDS.items():
         assert name in text
         assert " ".join(summary.split()) in text, name
@@ -58,7 +58,8 @@ def test_help_describes_every_command(tmp_path: Path) -> None:
 def test_readme_says_how_to_restart_the_gateway() -> None:
     readme = (REPO / "README.md").read_text()
     assert "python -m release gateway-start" in readme
-    assert "Restarting a stopped gateway" in readme
+    assert "Supervision: crashes recover without a person" in readme
+    assert "restart-server" in readme
 
 
 def test_gateway_start_starts_a_gateway_that_answers(tmp_path: Path) -> None:
@@ -78,10 +79,10 @@ def test_gateway_start_starts_a_gateway_that_answers(tmp_path: Path) -> None:
         assert "nothing is deployed: the gateway answers 503" in result.stdout
         status = json.loads(result.stdout[result.stdout.index("{") :])
         assert status["gateway_running"] is True
-        assert status["active"] is None
+        assert status["active"] is None and status["models"] == {}
         assert gateway_alive(port)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/version", timeout=5) as response:
-            assert json.loads(response.read())["active"] is None
+            assert json.loads(response.read()) == {"default_model": None, "models": {}}
     finally:
         stopped = stop_gateway(tmp_path / "serving")
     assert stopped
@@ -122,4 +123,21 @@ def test_gateway_start_on_a_port_held_by_another_program_says_so(tmp_path: Path)
         )
     assert result.returncode == 1
     assert f"error: port {port} is taken by another program" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["status", "rollback", "stop"])
+def test_a_model_that_is_not_served_is_named(tmp_path: Path, command: str) -> None:
+    """Each of status, rollback and stop takes --model; an unknown one is an error naming the
+    models there are (none here), without a traceback and without stopping anything."""
+    result = subprocess.run(
+        [sys.executable, "-m", "release", command, "--model", "iris"],
+        cwd=REPO,
+        env=_env(tmp_path, _free_port()),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "model 'iris'" in result.stderr and "none" in result.stderr
     assert "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from release.blue_green import already_serving
+from serving.identity import process_of
 from serving.routing import ROUTE_FILE, Route, RouteTable, read_routes, write_routes
 
 
@@ -44,7 +46,11 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
-def _route(model: str, version: str, health: str, deployment_id: str = "d" * 32) -> Route:
+def _route(
+    model: str, version: str, health: str, deployment_id: str = "d" * 32, pid: int = 0
+) -> Route:
+    """A route to ``health``'s server, which runs in this process unless ``pid`` says otherwise."""
+    server = process_of(pid or os.getpid())
     return Route(
         model_name=model,
         model_version=version,
@@ -54,6 +60,8 @@ def _route(model: str, version: str, health: str, deployment_id: str = "d" * 32)
         health_url=health,
         contract={"features": []},
         deployment_id=deployment_id,
+        server_pid=server.pid,
+        server_started_at=server.started_at,
     )
 
 
@@ -83,6 +91,14 @@ def test_every_part_of_the_identity_counts(health_url: str) -> None:
 
 def test_unhealthy_active_server_is_not_already_served() -> None:
     active = _route("breast_cancer_classifier", "1", _closed_port_url())
+    assert not already_serving(active, "breast_cancer_classifier", "1", "1")
+
+
+def test_active_server_answered_by_another_process_is_not_already_served(
+    health_url: str,
+) -> None:
+    # The route records another process than the one listening on its port (this one).
+    active = _route("breast_cancer_classifier", "1", health_url, pid=os.getppid())
     assert not already_serving(active, "breast_cancer_classifier", "1", "1")
 
 

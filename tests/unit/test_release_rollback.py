@@ -110,7 +110,7 @@ def _free_port() -> int:
 
 
 SCRIPT = """
-import json, sys, threading
+import json, os, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pandas as pd
 from zenml import log_metadata
@@ -118,6 +118,7 @@ from zenml.client import Client
 from zenml.enums import ModelStages
 from release.blue_green import DeploymentError, rollback
 from release.production import ProductionRefused, set_production
+from serving.identity import process_of
 from serving.routing import HistoryEntry, Route, RouteTable, read_routes, stop_gateway, write_routes
 from tabular_classifier.contract import RowContract
 
@@ -152,8 +153,10 @@ def run():
     out["production_after_refusal"] = str(production.number)
 
     def route(v):
+        # The kept server runs in this process: the identity check finds it listening.
+        here = process_of(os.getpid())
         return Route("m", v, v, "00000000-0000-0000-0000-00000000000" + v, base + "/invocations",
-                     base + "/ping", contract, "d" + v)
+                     base + "/ping", contract, "d" + v, here.pid, here.started_at)
 
     history = (
         HistoryEntry("m", "2", "d2", 1.0, production=True, promoted=True),
@@ -161,6 +164,11 @@ def run():
     )
     table = RouteTable(active=route("4"), previous=route("2"), updated_at=2.0, history=history)
     write_routes(table)
+    # A second model served beside "m": rolling back "m" must leave it alone.
+    other_route = Route(**{**route("1").__dict__, "model_name": "n", "deployment_id": "dn1"})
+    kept = (HistoryEntry("n", "1", "dn1", 0.5, production=True, promoted=True),)
+    other = RouteTable(active=other_route, previous=None, updated_at=1.0, history=kept)
+    write_routes(other)
     try:
         table = rollback()
         out["first"] = [table.active.model_version, table.previous.model_version]
@@ -178,6 +186,11 @@ def run():
         out["stage_of_4"] = str(client.get_model_version("m", "4").stage)
         out["history"] = [[e.model_version, e.via, e.rolled_back_at is not None]
                           for e in read_routes().history]
+        out["other_untouched"] = read_routes(model_name="n") == other
+        try:
+            rollback("n")
+        except DeploymentError as exc:
+            out["other_rollback"] = str(exc)
     finally:
         stop_gateway()
         server.shutdown()
@@ -224,6 +237,9 @@ def test_rollback_twice_with_zenml_never_makes_the_unpromoted_version_production
     assert out["served_after_second"] == "2"
     assert out["production_after_second"] == "2"
     assert "production" not in out["stage_of_4"].lower()
+    assert out["other_untouched"] is True
+    assert "nothing to roll back to" in out["other_rollback"]
+    assert "version of 'n'" in out["other_rollback"]
     assert out["history"] == [
         ["2", "deploy", False],
         ["4", "deploy", True],

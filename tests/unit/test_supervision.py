@@ -1,0 +1,156 @@
+"""Kill test: the gateway, killed under steady traffic, comes back without a command typed.
+
+A real gateway under its real supervisor, in front of a real HTTP model server; one client
+sends requests back to back, the gateway process gets SIGKILL, and the failed requests are
+counted until answers resume.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from serving.identity import process_of
+from serving.routing import (
+    GATEWAY_CHILD_PID_FILE,
+    LOG_FILE,
+    PID_FILE,
+    Route,
+    RouteTable,
+    start_gateway,
+    stop_gateway,
+    write_routes,
+)
+from tabular_classifier.contract import RowContract
+
+
+class _ModelServer(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_POST(self) -> None:  # noqa: N802
+        rows = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        answer = json.dumps(
+            {
+                "predictions": [
+                    {"probability": 0.5, "label": "1", "model_version": "1"}
+                    for _ in rows["dataframe_split"]["data"]
+                ]
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _post(port: int) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        body = json.dumps({"dataframe_split": {"columns": ["x"], "data": [[1.0]]}})
+        connection.request("POST", "/invocations", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_a_killed_gateway_is_restarted_by_its_supervisor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TABULAR_PREDICTION_LOG", raising=False)
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ModelServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    here = process_of(os.getpid())
+    route = Route(
+        model_name="kill_model",
+        model_version="1",
+        registered_version="1",
+        service_id="00000000-0000-0000-0000-000000000003",
+        url=f"{base}/invocations",
+        health_url=f"{base}/ping",
+        contract=RowContract.infer(pd.DataFrame({"x": [1.0, 2.0]}), ["x"], []).to_dict(),
+        deployment_id="k" * 32,
+        server_pid=here.pid,
+        server_started_at=here.started_at,
+    )
+    write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), tmp_path)
+    port = _free_port()
+    gateway = start_gateway(port=port, directory=tmp_path, timeout=60)
+    supervisor = int((tmp_path / PID_FILE).read_text())
+    results: list[tuple[float, int]] = []  # (seconds since the kill, status; 0: no connection)
+    stop = threading.Event()
+    killed_at = [float("inf")]  # before the kill, times are negative
+
+    def traffic() -> None:
+        while not stop.is_set():
+            try:
+                status = _post(port)
+            except OSError:
+                status = 0
+            results.append((time.monotonic() - killed_at[0], status))
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=traffic)
+    try:
+        thread.start()
+        time.sleep(1.0)
+        killed_at[0] = time.monotonic()
+        os.kill(gateway, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not (results and results[-1][0] > 0 and results[-1][1] == 200):
+            assert time.monotonic() < deadline, "the gateway did not come back within 60 s"
+            time.sleep(0.05)
+        recovered = results[-1][0]
+        time.sleep(1.0)
+        stop.set()
+        thread.join(timeout=30)
+        restarted = int((tmp_path / GATEWAY_CHILD_PID_FILE).read_text())
+        assert restarted != gateway
+        os.kill(supervisor, 0)  # the supervisor itself never went away
+        before = [s for t, s in results if t < 0]
+        after = [s for t, s in results if t >= 0]
+        failed = [s for s in after if s != 200]
+        assert before and set(before) == {200}
+        # Failures are refused connections only (no half answers), and end with the restart.
+        assert set(failed) <= {0}
+        assert [s for t, s in results if t > recovered] == [200] * sum(
+            1 for t, _ in results if t > recovered
+        )
+        assert "gateway exited with code -9; starting it again" in (tmp_path / LOG_FILE).read_text()
+        print(
+            f"gateway kill: {len(failed)} failed of {len(after)} requests after the kill, "
+            f"answers again after {recovered:.2f} s"
+        )
+    finally:
+        stop.set()
+        stop_gateway(tmp_path)
+        server.shutdown()
+        server.server_close()
