@@ -39,6 +39,10 @@ DASHBOARD_EXTERNAL_HOSTS = frozenset(
 # The announcements feed: requested only while the server setting display_updates is on.
 ANNOUNCEMENTS_FEED = "https://raw.githubusercontent.com/zenml-io/zenml-changelog/"
 NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
+# Chromium's reason for a request the page itself cancelled: switching an artifact sheet's tab,
+# or navigating, while a visualization is still loading. Not a failure: what the server answers
+# is checked on every response (4xx/5xx), and a server that cannot be reached fails otherwise.
+CANCELLED_BY_PAGE = "net::ERR_ABORTED"
 
 T = TypeVar("T")
 
@@ -83,7 +87,11 @@ class PageWatch:
 
     def _failed(self, request: Any) -> None:
         line = f"request failed: {request.url[:200]} ({request.failure})"
-        noise = self._external_noise(request.url) or request.url == "about:blank"
+        noise = (
+            self._external_noise(request.url)
+            or request.url == "about:blank"
+            or request.failure == CANCELLED_BY_PAGE
+        )
         (self.ignored if noise else self.errors).append(line)
 
     def _response(self, response: Any) -> None:

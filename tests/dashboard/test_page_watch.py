@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.dashboard.browser import NETWORK_CHANGED, PageWatch
+from tests.dashboard.browser import CANCELLED_BY_PAGE, NETWORK_CHANGED, PageWatch
 
 ABORTED = f"request failed: http://127.0.0.1:1/assets/page.js ({NETWORK_CHANGED})"
 OURS = "HTTP 404: http://127.0.0.1:1/api/v1/artifact_versions/x/visualize"
@@ -56,3 +56,17 @@ def test_other_errors_and_the_last_attempts_stay() -> None:
     with pytest.raises(TimeoutError):
         watch.retry_on_network_change(_navigation(watch, [[OURS]], fail=True))
     assert watch.errors == [OURS]
+
+
+class _Request:
+    def __init__(self, url: str, failure: str) -> None:
+        self.url, self.failure = url, failure
+
+
+def test_a_request_the_page_cancelled_is_set_aside_and_a_refused_one_is_an_error() -> None:
+    watch = PageWatch(server="http://127.0.0.1:1")
+    visualize = "http://127.0.0.1:1/api/v1/artifact_versions/x/visualize?index=0"
+    watch._failed(_Request(visualize, CANCELLED_BY_PAGE))
+    assert watch.errors == [] and len(watch.ignored) == 1
+    watch._failed(_Request(visualize, "net::ERR_CONNECTION_REFUSED"))
+    assert watch.errors == [f"request failed: {visualize} (net::ERR_CONNECTION_REFUSED)"]

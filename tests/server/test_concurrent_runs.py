@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import pytest
@@ -11,6 +12,17 @@ from tests.server.conftest import MODEL_NAME, TRAINING_STEPS, ServerWorkspace, r
 pytestmark = pytest.mark.server
 
 N_RUNS = 4
+
+
+def _read_until(process: subprocess.Popen[str], marker: str) -> str:
+    """The process's output up to and including the first line holding ``marker`` (or to EOF)."""
+    assert process.stdout is not None
+    lines = []
+    for line in iter(process.stdout.readline, ""):
+        lines.append(line)
+        if marker in line:
+            break
+    return "".join(lines)
 
 
 def test_four_concurrent_runs_all_complete(
@@ -30,11 +42,21 @@ def test_four_concurrent_runs_all_complete(
         )
         for i in range(N_RUNS)
     ]
-    processes = [
-        ws.start("zenml", "pipeline", "run", "pipelines.training.training_pipeline", "-c", str(c))
-        for c in configs
+    # ZenML rewrites the checkout's .zen/config.yaml, not atomically, each time a process builds
+    # its Client; a process starting at that instant reads an empty file and dies ("'NoneType'
+    # object has no attribute 'update'"). So each run is started once the previous one has
+    # built its Client and begun its run; the four runs then execute at the same time.
+    processes, heads = [], []
+    for config in configs:
+        process = ws.start(
+            "zenml", "pipeline", "run", "pipelines.training.training_pipeline", "-c", str(config)
+        )
+        processes.append(process)
+        heads.append(_read_until(process, "Initiating a new run"))
+    outputs = [
+        head + process.communicate(timeout=600)[0]
+        for head, process in zip(heads, processes, strict=True)
     ]
-    outputs = [process.communicate(timeout=600)[0] for process in processes]
     failed = [
         (i, out[-4000:])
         for i, (process, out) in enumerate(zip(processes, outputs, strict=True))
