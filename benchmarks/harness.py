@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
@@ -193,18 +192,6 @@ def git_state(root: Path = REPO) -> GitState:
 def load_average(digits: int = 2) -> list[float]:
     """The 1, 5 and 15 minute load averages (``os.getloadavg``), rounded to ``digits``."""
     return [round(value, digits) for value in os.getloadavg()]
-
-
-def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago (the OS picks it).
-
-    Returns:
-        The port number. Another process may take it before the caller binds it; servers that
-        fail to bind should be retried with a new port.
-    """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def checkout_env(

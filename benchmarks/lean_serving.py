@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,15 +32,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from scripts.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "lean_serving.json"
 BEFORE_COMMIT = "9ebf967"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _peak_rss_mib(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -69,7 +64,7 @@ def _peak_rss_mib(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[f
 
 def _gateway(cwd: Path, env: dict[str, str], state: Path) -> tuple[float, float]:
     """Seconds from start to the first /health answer, and resident MiB then."""
-    port = _free_port()
+    port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "serving.gateway", "--port", str(port), "--state-dir", str(state)],
@@ -133,7 +128,7 @@ def main() -> None:
                     **os.environ,
                     "PYTHONPATH": str(tree),
                     "TABULAR_SERVING_STATE": str(state),
-                    "TABULAR_GATEWAY_PORT": str(_free_port()),
+                    "TABULAR_GATEWAY_PORT": str(free_port()),
                     "ZENML_CONFIG_PATH": str(Path(tmp) / f"zenml-{label}"),
                     "ZENML_ANALYTICS_OPT_IN": "false",
                 }

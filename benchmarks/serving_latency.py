@@ -46,7 +46,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -63,6 +62,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout  # noqa: E402
+from scripts.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "serving_latency.json"
@@ -92,12 +92,6 @@ VERSIONS = (
 
 
 # --------------------------------------------------------------------------- setup / teardown
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(work: Path, gateway_port: int) -> dict[str, str]:
@@ -195,7 +189,7 @@ def _http_get(url: str, timeout: float = 2.0) -> int:
 def _start_mlflow_serve(
     env: dict[str, str], tracking_uri: str, registered: str, work: Path, workers: int
 ) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     serve_env = dict(env, MLFLOW_TRACKING_URI=tracking_uri)
     cmd = [
         str(BIN / "mlflow"),
@@ -642,7 +636,7 @@ def _profile_gateway(
     state = work / "profile-state"
     state.mkdir(exist_ok=True)
     shutil.copy(work / "zenml" / "serving" / "route.json", state / "route.json")
-    port = _free_port()
+    port = free_port()
     out = work / "gateway.prof"
     process = subprocess.Popen(
         [
@@ -908,7 +902,7 @@ def main() -> None:
     # Run as `python benchmarks/serving_latency.py`: the project's packages are imported below.
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     (work / "tmp").mkdir()
-    gateway_port = _free_port()
+    gateway_port = free_port()
     env = _env(work, gateway_port)
     repo_config = ROOT / ".zen" / "config.yaml"
     saved = repo_config.read_bytes() if repo_config.is_file() else None

@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -36,15 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout
+from scripts.ports import free_port
 
 MODEL_NAME = "breast_cancer_classifier"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

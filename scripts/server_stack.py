@@ -41,7 +41,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -54,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.isolated_checkout import OFFLINE_ENV, REPO_ROOT
+from scripts.ports import free_port
 
 STATE_DIR_ENV = "TABULAR_SERVER_STACK_DIR"
 DEFAULT_STATE_DIR = Path.home() / ".local" / "state" / "tabular-mlops" / "server-stack"
@@ -152,13 +152,6 @@ class ServerStackState:
             "MLFLOW_USER": self.mlflow_username,
             "MLFLOW_PASSWORD": self.mlflow_password,
         }
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
 
 
 def http_status(url: str, timeout: float = 2.0) -> int | None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -43,6 +42,7 @@ import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from scripts.ports import free_port
 from serving.gateway import create_app
 from serving.identity import process_of
 from serving.mlflow_model import save_pyfunc_model
@@ -62,17 +62,11 @@ TYPES = ("float", "integer", "boolean", "categorical")
 Schema = tuple[tuple[str, bool], ...]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class _ThreadServer:
     """A real uvicorn server for an ASGI app, on a loopback port, in a daemon thread."""
 
     def __init__(self, app: Any) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False
         )

@@ -11,7 +11,6 @@ The environment variables are set at import time, before anything imports zenml.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.isolated_checkout import OFFLINE_ENV
+from scripts.ports import free_port
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="e2e-"))
 WORKTREE = _SESSION_DIR / "repo"
@@ -29,14 +29,8 @@ os.environ["ZENML_CONFIG_PATH"] = str(ZENML_HOME)
 os.environ["ZENML_REPOSITORY_PATH"] = str(WORKTREE)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # The gateway of these tests must not collide with a user's gateway on the default port.
-os.environ["TABULAR_GATEWAY_PORT"] = str(_free_port())
+os.environ["TABULAR_GATEWAY_PORT"] = str(free_port())
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import harness
+from scripts.ports import free_port
 
 
 def test_run_timed_returns_output_and_wall_time_and_logs(tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ def test_git_state_of_the_checkout_and_of_a_plain_folder(tmp_path: Path) -> None
 
 
 def test_free_port_can_be_bound_on_loopback() -> None:
-    port = harness.free_port()
+    port = free_port()
     assert 1024 <= port <= 65535
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))

@@ -8,54 +8,21 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import select
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import pytest
 
+from scripts.ports import free_port
 from serving.gateway import DEFAULT_MAX_BODY_BYTES, EXCERPT_CHARS, bound_message, excerpt
-from serving.identity import process_of
-from serving.routing import Route, RouteTable, start_gateway, stop_gateway, write_routes
-from tabular_classifier.contract import RowContract
+from serving.routing import RouteTable, start_gateway, stop_gateway, write_routes
+from tests.serving_fakes import direct_connections, route_to, start_model_server
 
 MIB = 1024 * 1024
-
-
-class _ModelServer(BaseHTTPRequestHandler):
-    """Answers like an MLflow scoring server: one prediction per row of ``dataframe_split``."""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self.send_response(200 if self.path == "/ping" else 404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        rows = body["dataframe_split"]["data"]
-        answer = json.dumps(
-            {
-                "predictions": [
-                    {"probability": 0.25, "label": "0", "model_version": "1"} for _ in rows
-                ]
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @dataclass
@@ -90,40 +57,16 @@ class Gateway:
         raise AssertionError("no VmHWM in /proc status")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A gateway process (default limits) routing to a real HTTP model server."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("TABULAR_PREDICTION_LOG", raising=False)
-        for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-            patch.delenv(name, raising=False)
-        patch.setenv("no_proxy", "127.0.0.1,localhost")
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _ModelServer)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+        direct_connections(patch)
+        server = start_model_server()
         state = tmp_path_factory.mktemp("gateway_state")
-        contract = RowContract.infer(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), ["x"], [])
-        route = Route(
-            model_name="hardening_model",
-            model_version="1",
-            registered_version="1",
-            service_id="00000000-0000-0000-0000-000000000001",
-            url=f"{base}/invocations",
-            health_url=f"{base}/ping",
-            contract=contract.to_dict(),
-            deployment_id="d" * 32,
-            # The model server runs in this process (identified by the gateway).
-            server_pid=os.getpid(),
-            server_started_at=process_of(os.getpid()).started_at,
-        )
+        route = route_to(server, "hardening_model", "d" * 32)
         write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), state)
-        port = _free_port()
+        port = free_port()
         pid = start_gateway(port=port, directory=state, timeout=60)
         try:
             yield Gateway(port=port, pid=pid, log_dir=state / "predictions")

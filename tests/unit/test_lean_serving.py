@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from scripts.ports import free_port
 from serving.routing import start_gateway, stop_gateway, zenml_config_directory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,17 +37,11 @@ def _env(tmp_path: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "TABULAR_SERVING_STATE": str(tmp_path / "state"),
-        "TABULAR_GATEWAY_PORT": str(_free_port()),
+        "TABULAR_GATEWAY_PORT": str(free_port()),
         "PYTHONPATH": str(REPO),
     }
     env.pop("ZENML_CONFIG_PATH", None)
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_gateway_app_and_status_import_no_heavy_library(tmp_path: Path) -> None:
@@ -71,7 +65,7 @@ def test_gateway_app_and_status_import_no_heavy_library(tmp_path: Path) -> None:
 def test_a_running_gateway_maps_no_torch_library(tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
-    port = _free_port()
+    port = free_port()
     pid = start_gateway(port=port, directory=state, timeout=60)
     try:
         maps = Path(f"/proc/{pid}/maps").read_text()

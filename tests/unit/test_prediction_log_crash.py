@@ -13,18 +13,17 @@ import os
 import signal
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from serving.identity import process_of
-from serving.routing import Route, RouteTable, start_gateway, stop_gateway, write_routes
+from scripts.ports import free_port
+from serving.routing import RouteTable, start_gateway, stop_gateway, write_routes
 from tabular_classifier.contract import RowContract
 from tabular_classifier.monitoring.config import WindowConfig
 from tabular_classifier.monitoring.window import read_window
-from tests.unit.test_gateway_hardening import _free_port, _ModelServer, _row
+from tests.serving_fakes import direct_connections, route_to, start_model_server
+from tests.unit.test_gateway_hardening import _row
 
 CLIENTS = 4
 
@@ -45,28 +44,11 @@ def _post(port: int) -> int:
 def test_sigkill_under_load_loses_no_answered_prediction(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("TABULAR_PREDICTION_LOG", raising=False)
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ModelServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    contract = RowContract.infer(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), ["x"], [])
-    route = Route(
-        model_name="crash_model",
-        model_version="1",
-        registered_version="1",
-        service_id="00000000-0000-0000-0000-000000000002",
-        url=f"{base}/invocations",
-        health_url=f"{base}/ping",
-        contract=contract.to_dict(),
-        deployment_id="c" * 32,
-        # The model server runs in this process (identified by the gateway).
-        server_pid=os.getpid(),
-        server_started_at=process_of(os.getpid()).started_at,
-    )
+    direct_connections(monkeypatch)
+    server = start_model_server()
+    route = route_to(server, "crash_model", "c" * 32)
     write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), tmp_path)
-    port = _free_port()
+    port = free_port()
     pid = start_gateway(port=port, directory=tmp_path, timeout=60)
     answered = [0] * CLIENTS
     stop = threading.Event()
@@ -103,7 +85,9 @@ def test_sigkill_under_load_loses_no_answered_prediction(
                 torn += 1
         # The record is written before the answer is sent: every 200 has its line.
         assert complete >= sum(answered)
-        window, info = read_window(WindowConfig(max_rows=None), log_dir, lambda _v: contract)
+        window, info = read_window(
+            WindowConfig(max_rows=None), log_dir, lambda _v: RowContract.from_dict(route.contract)
+        )
         assert info.skipped["total"] == torn
         assert len(window) == complete
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from release.__main__ import COMMANDS
+from scripts.ports import free_port
 from serving.routing import gateway_alive, stop_gateway
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,17 +33,11 @@ def _env(tmp_path: Path, port: int) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_help_describes_every_command(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "release", "--help"],
         cwd=REPO,
-        env=_env(tmp_path, _free_port()),
+        env=_env(tmp_path, free_port()),
         capture_output=True,
         text=True,
         timeout=60,
@@ -63,7 +58,7 @@ def test_readme_says_how_to_restart_the_gateway() -> None:
 
 
 def test_gateway_start_starts_a_gateway_that_answers(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = _env(tmp_path, port)
     try:
         result = subprocess.run(
@@ -133,7 +128,7 @@ def test_a_model_that_is_not_served_is_named(tmp_path: Path, command: str) -> No
     result = subprocess.run(
         [sys.executable, "-m", "release", command, "--model", "iris"],
         cwd=REPO,
-        env=_env(tmp_path, _free_port()),
+        env=_env(tmp_path, free_port()),
         capture_output=True,
         text=True,
         timeout=120,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from release.blue_green import DeploymentError, history_after_rollback, rollback_target
+from scripts.ports import free_port
 from serving.routing import HistoryEntry, Route, RouteTable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,12 +101,6 @@ def test_other_models_and_versions_without_a_promotion_record() -> None:
     nothing = RouteTable(active=None, previous=None, updated_at=0.0, history=history)
     with pytest.raises(DeploymentError, match="no deployment is active"):
         rollback_target(nothing)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 SCRIPT = """
@@ -212,7 +206,7 @@ def test_rollback_twice_with_zenml_never_makes_the_unpromoted_version_production
         "ZENML_ANALYTICS_OPT_IN": "false",
         "ZENML_ENABLE_REPO_INIT_WARNINGS": "false",
         "TABULAR_SERVING_STATE": str(tmp_path / "serving"),
-        "TABULAR_GATEWAY_PORT": str(_free_port()),
+        "TABULAR_GATEWAY_PORT": str(free_port()),
         "PYTHONPATH": str(REPO),
         "no_proxy": "127.0.0.1,localhost",
     }

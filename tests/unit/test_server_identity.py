@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pandas as pd
 import pytest
 from zenml.utils.networking_utils import port_available
 
+from scripts.ports import free_port as os_port
 from serving.identity import (
     UnidentifiedServer,
     check_listener,
@@ -33,12 +33,6 @@ from serving.routing import Route, RouteTable, start_gateway, stop_gateway, writ
 from tabular_classifier.contract import RowContract
 
 SERVER = Path(__file__).with_name("model_server_process.py")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _get(port: int, path: str) -> tuple[int, bytes]:
@@ -113,7 +107,7 @@ def _listener_pid(daemon: subprocess.Popen[bytes]) -> int:
 
 
 def test_the_daemons_own_server_is_identified(servers: Servers) -> None:
-    port = _free_port()
+    port = os_port()
     daemon = servers.start(port, via_shell=True)
     server = identify_listener(port, daemon.pid)
     assert server.pid == _listener_pid(daemon) != daemon.pid
@@ -122,7 +116,7 @@ def test_the_daemons_own_server_is_identified(servers: Servers) -> None:
 
 def test_a_decoy_on_the_port_is_refused_by_name(servers: Servers) -> None:
     """The pitfall: ZenML's probe calls a port free that a SO_REUSEPORT decoy listens on."""
-    port = free_port(_free_port())
+    port = free_port(os_port())
     decoy = servers.start(port, reuse_port=True)
     assert port_available(port)  # ZenML would hand this port to the next model server
     assert free_port(port) != port  # ours does not
@@ -135,7 +129,7 @@ def test_a_decoy_on_the_port_is_refused_by_name(servers: Servers) -> None:
 
 
 def test_a_second_listener_or_a_dead_server_fails_the_check(servers: Servers) -> None:
-    port = _free_port()
+    port = os_port()
     real = servers.start(port, reuse_port=True)
     server = process_of(real.pid)
     assert check_listener(port, server) is None
@@ -186,10 +180,10 @@ def test_the_gateway_never_routes_to_a_process_it_cannot_identify(
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    port = _free_port()
+    port = os_port()
     real = servers.start(port)
     write_routes(RouteTable(active=_route(port, real.pid), previous=None, updated_at=1.0), tmp_path)
-    gateway_port = _free_port()
+    gateway_port = os_port()
     start_gateway(port=gateway_port, directory=tmp_path, timeout=60)
     try:
         status, _, body = _invoke(gateway_port)

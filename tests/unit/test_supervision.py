@@ -11,60 +11,23 @@ import http.client
 import json
 import os
 import signal
-import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import pytest
 
-from serving.identity import process_of
+from scripts.ports import free_port
 from serving.routing import (
     GATEWAY_CHILD_PID_FILE,
     LOG_FILE,
     PID_FILE,
-    Route,
     RouteTable,
     start_gateway,
     stop_gateway,
     write_routes,
 )
-from tabular_classifier.contract import RowContract
-
-
-class _ModelServer(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_POST(self) -> None:  # noqa: N802
-        rows = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        answer = json.dumps(
-            {
-                "predictions": [
-                    {"probability": 0.5, "label": "1", "model_version": "1"}
-                    for _ in rows["dataframe_split"]["data"]
-                ]
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.serving_fakes import direct_connections, route_to, start_model_server
 
 
 def _post(port: int) -> int:
@@ -82,27 +45,11 @@ def _post(port: int) -> int:
 def test_a_killed_gateway_is_restarted_by_its_supervisor(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("TABULAR_PREDICTION_LOG", raising=False)
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ModelServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    here = process_of(os.getpid())
-    route = Route(
-        model_name="kill_model",
-        model_version="1",
-        registered_version="1",
-        service_id="00000000-0000-0000-0000-000000000003",
-        url=f"{base}/invocations",
-        health_url=f"{base}/ping",
-        contract=RowContract.infer(pd.DataFrame({"x": [1.0, 2.0]}), ["x"], []).to_dict(),
-        deployment_id="k" * 32,
-        server_pid=here.pid,
-        server_started_at=here.started_at,
-    )
+    direct_connections(monkeypatch)
+    server = start_model_server()
+    route = route_to(server, "kill_model", "k" * 32)
     write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), tmp_path)
-    port = _free_port()
+    port = free_port()
     gateway = start_gateway(port=port, directory=tmp_path, timeout=60)
     supervisor = int((tmp_path / PID_FILE).read_text())
     results: list[tuple[float, int]] = []  # (seconds since the kill, status; 0: no connection)
