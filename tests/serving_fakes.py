@@ -8,17 +8,21 @@ which the gateway's identity check (``serving.identity``) then finds listening o
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from scripts.ports import free_port
 from serving.identity import process_of
-from serving.routing import Route
+from serving.routing import Route, RouteTable, start_gateway, write_routes
 from tabular_classifier.contract import RowContract
 
 PROBABILITY = 0.25
@@ -90,3 +94,40 @@ def direct_connections(patch: pytest.MonkeyPatch) -> None:
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         patch.delenv(name, raising=False)
     patch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+def one_row(value: object = 1.5) -> bytes:
+    """A ``dataframe_split`` request body: one row, ``x`` = ``value``."""
+    return json.dumps({"dataframe_split": {"columns": ["x"], "data": [[value]]}}).encode()
+
+
+def gateway_for(route: Route, directory: Path) -> tuple[int, int]:
+    """Write ``route`` as the only route in ``directory`` and start a gateway on a free port.
+
+    Returns:
+        (port, PID of the gateway process). Stop it with ``serving.routing.stop_gateway``.
+
+    Raises:
+        RuntimeError: If the gateway does not answer within 60 s.
+    """
+    write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), directory)
+    port = free_port()
+    return port, start_gateway(port=port, directory=directory, timeout=60)
+
+
+def post_row(port: int, timeout: float = 10) -> int:
+    """POST :func:`one_row` to the gateway's ``/invocations``; the HTTP status.
+
+    Raises:
+        OSError: When no connection could be made or it broke (the gateway is down).
+    """
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(
+            "POST", "/invocations", body=one_row(), headers={"Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()

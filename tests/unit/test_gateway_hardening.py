@@ -17,10 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from scripts.ports import free_port
 from serving.gateway import DEFAULT_MAX_BODY_BYTES, EXCERPT_CHARS, bound_message, excerpt
-from serving.routing import RouteTable, start_gateway, stop_gateway, write_routes
-from tests.serving_fakes import direct_connections, route_to, start_model_server
+from serving.routing import stop_gateway
+from tests.serving_fakes import (
+    direct_connections,
+    gateway_for,
+    one_row,
+    route_to,
+    start_model_server,
+)
 
 MIB = 1024 * 1024
 
@@ -65,19 +70,13 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         server = start_model_server()
         state = tmp_path_factory.mktemp("gateway_state")
         route = route_to(server, "hardening_model", "d" * 32)
-        write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), state)
-        port = free_port()
-        pid = start_gateway(port=port, directory=state, timeout=60)
+        port, pid = gateway_for(route, state)
         try:
             yield Gateway(port=port, pid=pid, log_dir=state / "predictions")
         finally:
             stop_gateway(state)
             server.shutdown()
             server.server_close()
-
-
-def _row(value: object = 1.5) -> bytes:
-    return json.dumps({"dataframe_split": {"columns": ["x"], "data": [[value]]}}).encode()
 
 
 def test_excerpt_and_bound_message_cut_long_values() -> None:
@@ -90,12 +89,12 @@ def test_excerpt_and_bound_message_cut_long_values() -> None:
 
 
 def test_valid_request_is_served_and_its_request_id_logged(gateway: Gateway) -> None:
-    status, body, headers = gateway.post(_row(), {"X-Request-Id": "trace:abc-1.2_3"})
+    status, body, headers = gateway.post(one_row(), {"X-Request-Id": "trace:abc-1.2_3"})
     assert status == 200, body
     assert json.loads(body)["predictions"][0]["probability"] == 0.25
     assert headers["x-request-id"] == "trace:abc-1.2_3"
     assert '"request_id":"trace:abc-1.2_3"' in gateway.logged()
-    status, _, _ = gateway.post(_row(), {"X-Request-Id": "a" * 128})
+    status, _, _ = gateway.post(one_row(), {"X-Request-Id": "a" * 128})
     assert status == 200
 
 
@@ -107,7 +106,7 @@ def test_bad_request_id_is_400_naming_the_header_and_never_logged(
 ) -> None:
     before = gateway.logged()
     status, body, headers = gateway.post(
-        _row(), {"X-Request-Id": request_id.encode().decode("latin-1")}
+        one_row(), {"X-Request-Id": request_id.encode().decode("latin-1")}
     )
     assert status == 400
     assert len(body) < 4096
@@ -124,14 +123,14 @@ def test_a_1mb_bad_value_gives_a_small_error_body(gateway: Gateway) -> None:
     for payload in (
         json.dumps({"dataframe_records": [{"x": 1.0, big: 1}]}).encode(),  # unknown column
         json.dumps({big: 1}).encode(),  # neither dataframe_split nor dataframe_records
-        _row(big),  # a string in a float column
+        one_row(big),  # a string in a float column
     ):
         status, body, _ = gateway.post(payload)
         assert status in (400, 422)
         assert len(body) < 4096, body[:300]
         error = json.loads(body)
         assert "(1000000 chars)" in error["message"] or len(error["message"]) < 500
-    status, body, _ = gateway.post(_row(), {"Content-Type": "text/" + "p" * 100_000})
+    status, body, _ = gateway.post(one_row(), {"Content-Type": "text/" + "p" * 100_000})
     assert status == 415 and len(body) < 4096
     assert set(json.loads(body)) == {"error_code", "message", "field", "kind", "row"}
     assert "(100005 chars)" in json.loads(body)["message"]
@@ -180,7 +179,7 @@ def test_chunked_body_over_the_limit_is_413_without_reading_it_whole(gateway: Ga
     # (a 200 MiB chunked body used to cost 3 GB).
     assert gateway.peak_rss_mib() - rss_before < 200
     # And it still serves.
-    assert gateway.post(_row())[0] == 200
+    assert gateway.post(one_row())[0] == 200
 
 
 def test_health_names_the_whole_identity(gateway: Gateway) -> None:

@@ -7,7 +7,6 @@ lands on a line of its own (issue 11's acceptance).
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -17,28 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from scripts.ports import free_port
-from serving.routing import RouteTable, start_gateway, stop_gateway, write_routes
+from serving.routing import stop_gateway
 from tabular_classifier.contract import RowContract
 from tabular_classifier.monitoring.config import WindowConfig
 from tabular_classifier.monitoring.window import read_window
-from tests.serving_fakes import direct_connections, route_to, start_model_server
-from tests.unit.test_gateway_hardening import _row
+from tests.serving_fakes import (
+    direct_connections,
+    gateway_for,
+    post_row,
+    route_to,
+    start_model_server,
+)
 
 CLIENTS = 4
-
-
-def _post(port: int) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request(
-            "POST", "/invocations", body=_row(), headers={"Content-Type": "application/json"}
-        )
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
 
 
 def test_sigkill_under_load_loses_no_answered_prediction(
@@ -47,16 +37,14 @@ def test_sigkill_under_load_loses_no_answered_prediction(
     direct_connections(monkeypatch)
     server = start_model_server()
     route = route_to(server, "crash_model", "c" * 32)
-    write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), tmp_path)
-    port = free_port()
-    pid = start_gateway(port=port, directory=tmp_path, timeout=60)
+    port, pid = gateway_for(route, tmp_path)
     answered = [0] * CLIENTS
     stop = threading.Event()
 
     def client(index: int) -> None:
         while not stop.is_set():
             try:
-                if _post(port) == 200:
+                if post_row(port) == 200:
                     answered[index] += 1
             except OSError:
                 return  # the gateway is gone
@@ -95,7 +83,7 @@ def test_sigkill_under_load_loses_no_answered_prediction(
         deadline = time.monotonic() + 60
         while True:
             try:
-                if _post(port) == 200:
+                if post_row(port) == 200:
                     break
             except OSError:
                 pass

@@ -7,8 +7,6 @@ counted until answers resume.
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import signal
 import threading
@@ -17,29 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from scripts.ports import free_port
 from serving.routing import (
     GATEWAY_CHILD_PID_FILE,
     LOG_FILE,
     PID_FILE,
-    RouteTable,
-    start_gateway,
     stop_gateway,
-    write_routes,
 )
-from tests.serving_fakes import direct_connections, route_to, start_model_server
-
-
-def _post(port: int) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        body = json.dumps({"dataframe_split": {"columns": ["x"], "data": [[1.0]]}})
-        connection.request("POST", "/invocations", body, {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
+from tests.serving_fakes import (
+    direct_connections,
+    gateway_for,
+    post_row,
+    route_to,
+    start_model_server,
+)
 
 
 def test_a_killed_gateway_is_restarted_by_its_supervisor(
@@ -48,9 +36,7 @@ def test_a_killed_gateway_is_restarted_by_its_supervisor(
     direct_connections(monkeypatch)
     server = start_model_server()
     route = route_to(server, "kill_model", "k" * 32)
-    write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), tmp_path)
-    port = free_port()
-    gateway = start_gateway(port=port, directory=tmp_path, timeout=60)
+    port, gateway = gateway_for(route, tmp_path)
     supervisor = int((tmp_path / PID_FILE).read_text())
     results: list[tuple[float, int]] = []  # (seconds since the kill, status; 0: no connection)
     stop = threading.Event()
@@ -59,7 +45,7 @@ def test_a_killed_gateway_is_restarted_by_its_supervisor(
     def traffic() -> None:
         while not stop.is_set():
             try:
-                status = _post(port)
+                status = post_row(port)
             except OSError:
                 status = 0
             results.append((time.monotonic() - killed_at[0], status))
