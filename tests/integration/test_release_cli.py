@@ -136,3 +136,19 @@ def test_a_model_that_is_not_served_is_named(tmp_path: Path, command: str) -> No
     assert result.returncode == 1, result.stdout + result.stderr
     assert "model 'iris'" in result.stderr and "none" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_status_into_a_pipe_closed_early_ends_quietly(tmp_path: Path) -> None:
+    """``release status | head -1``: the reader leaves after one line; no BrokenPipeError."""
+    status = subprocess.Popen(
+        [sys.executable, "-m", "release", "status"],
+        cwd=REPO,
+        env=_env(tmp_path, free_port()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert status.stdout is not None and status.stderr is not None
+    status.stdout.close()  # the reader is gone before status writes
+    stderr = status.stderr.read().decode()
+    assert status.wait(timeout=60) == 0, stderr
+    assert stderr == ""
