@@ -632,12 +632,13 @@ def assign_splits(df: pd.DataFrame, schema: FeatureSchema, split: SplitConfig) -
     return codes
 
 
-def split_data(
+def split_codes(
     df: pd.DataFrame, schema: FeatureSchema, split: SplitConfig, source: str
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Split a validated table into train, validation and test sets by row hash.
+) -> np.ndarray:
+    """The split of every row of a validated table, checked to give each split both classes.
 
-    See :func:`assign_splits` for the rule. Rows keep their order within each split.
+    See :func:`assign_splits` for the rule. Numeric features written as text are read as
+    numbers first (:func:`coerce_numeric_text`), so the hash sees the values the model does.
 
     Args:
         df: A table that passed :func:`validate_and_infer_schema`.
@@ -646,8 +647,7 @@ def split_data(
         source: Name of the data source used in error messages.
 
     Returns:
-        (train, val, test) frames with all the columns of ``df`` and fresh RangeIndexes;
-        numeric features written as text are numbers (:func:`coerce_numeric_text`).
+        int8 array of shape (len(df),) holding :data:`SPLIT_CODES` values.
 
     Raises:
         DataValidationError: If a key column is missing, or a split has fewer than
@@ -664,9 +664,8 @@ def split_data(
     labels = (schema.negative_label, schema.positive_label)
     train_size = 1.0 - split.test_size - split.val_size
     fractions = f"train/val/test = {train_size:.2f}/{split.val_size:.2f}/{split.test_size:.2f}"
-    parts = {name: np.flatnonzero(codes == code) for name, code in SPLIT_CODES.items()}
-    for name, part in parts.items():
-        part_counts = np.bincount(y[part], minlength=2)
+    for name, code in SPLIT_CODES.items():
+        part_counts = np.bincount(y[codes == code], minlength=2)
         if part_counts.min() < MIN_ROWS_PER_CLASS_PER_SPLIT:
             keys = split_key_columns(df, schema, split)
             distinct = int(np.unique(row_key_hashes(df, keys)).size)
@@ -683,5 +682,35 @@ def split_data(
                 f"{labels[0]!r} and {part_counts[1]} of {labels[1]!r} ({fractions}), but needs "
                 f"at least {MIN_ROWS_PER_CLASS_PER_SPLIT} of each; {hint}",
             )
-    train, val, test = (df.iloc[parts[name]].reset_index(drop=True) for name in parts)
+    return codes
+
+
+def split_data(
+    df: pd.DataFrame, schema: FeatureSchema, split: SplitConfig, source: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Split a validated table into train, validation and test frames by row hash.
+
+    The pipeline stores the codes instead (``tabular_classifier.splits.DataSplit``); this
+    builds the three frames at once, for code that holds the whole table anyway.
+
+    Args:
+        df: A table that passed :func:`validate_and_infer_schema`.
+        schema: Its schema.
+        split: Split fractions, salt and key columns.
+        source: Name of the data source used in error messages.
+
+    Returns:
+        (train, val, test) frames with all the columns of ``df`` and fresh RangeIndexes;
+        numeric features written as text are numbers (:func:`coerce_numeric_text`).
+
+    Raises:
+        DataValidationError: As :func:`split_codes`.
+        ValueError: As :func:`split_codes`.
+    """
+    codes = split_codes(df, schema, split, source)
+    df = coerce_numeric_text(df, schema.numeric_features, source)
+    train, val, test = (
+        df.iloc[np.flatnonzero(codes == code)].reset_index(drop=True)
+        for code in SPLIT_CODES.values()
+    )
     return train, val, test
