@@ -96,3 +96,24 @@ def test_codes_that_disagree_with_the_summary_are_refused(tmp_path: Path) -> Non
     np.save(tmp_path / "codes.npy", flipped, allow_pickle=False)
     with pytest.raises(ValueError, match="disagree with their summary"):
         materializer.load(DataSplit)
+
+
+def test_table_artifact_is_snappy_parquet_in_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    from materializers import table_materializer
+    from materializers.table_materializer import ParquetTableMaterializer
+
+    df = _table(1000).assign(c=pd.array([None, "x"] * 500, dtype=object))
+    materializer = ParquetTableMaterializer(uri=str(tmp_path))
+    monkeypatch.setattr(table_materializer, "ROW_GROUP_ROWS", 300)
+    materializer.save(df)
+    views = materializer.save_visualizations(df)
+    assert sorted(Path(p).name for p in views) == ["describe.csv", "sample.csv"]
+    meta = pq.ParquetFile(tmp_path / "table.parquet").metadata
+    assert meta.num_row_groups == 4
+    assert meta.row_group(0).column(0).compression == "SNAPPY"
+    pd.testing.assert_frame_equal(materializer.load(pd.DataFrame), df)
+    assert materializer.extract_metadata(df) == {"shape": (1000, 4), "n_rows": 1000}
