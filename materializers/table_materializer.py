@@ -30,7 +30,10 @@ SAMPLE_ROWS = 10
 
 
 class ParquetTableMaterializer(BaseMaterializer):
-    """Stores a ``pd.DataFrame`` as ``table.parquet`` (snappy, row groups of 131,072 rows)."""
+    """Stores a ``pd.DataFrame`` as ``table.parquet`` (snappy, row groups of 131,072 rows).
+
+    Float columns are stored plain, the others dictionary-encoded.
+    """
 
     SKIP_REGISTRATION: ClassVar[bool] = True  # named per output, never the DataFrame default
     ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (pd.DataFrame,)
@@ -43,9 +46,17 @@ class ParquetTableMaterializer(BaseMaterializer):
             data: Any frame pyarrow can store; the index is kept as pandas' metadata (a
                 RangeIndex costs nothing).
         """
+        # Dictionary encoding for everything but floats: a float column of mostly distinct
+        # values overflows the dictionary in every row group, and the abandoned dictionary pages
+        # stay in the file (+22 % on issue 16's 1M x 30 table).
+        encoded = [str(c) for c, dtype in data.dtypes.items() if dtype.kind != "f"]
         with fileio.open(os.path.join(self.uri, TABLE_NAME), "wb") as handle:
             data.to_parquet(
-                handle, engine="pyarrow", compression="snappy", row_group_size=ROW_GROUP_ROWS
+                handle,
+                engine="pyarrow",
+                compression="snappy",
+                row_group_size=ROW_GROUP_ROWS,
+                use_dictionary=encoded,
             )
 
     def load(self, data_type: type[Any]) -> pd.DataFrame:
