@@ -138,7 +138,8 @@ class DataSplit:
                 f"{self.data_path}: the split indexes {self.n_rows} rows (md5 {self.data_md5}) "
                 f"but the table has {len(df)}: they are different data versions"
             )
-        rows = df.iloc[self.indices(name)].reset_index(drop=True)
+        rows = df.take(self.indices(name))
+        rows.index = pd.RangeIndex(len(rows))  # in place: reset_index would copy the rows again
         return coerce_numeric_text(rows, list(schema.numeric_features), self.data_path)
 
     def to_dict(self) -> dict[str, Any]:
