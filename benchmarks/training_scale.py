@@ -1,8 +1,8 @@
-"""Training at scale: this repository's in-process training against a bare PyTorch script.
+"""Training at scale: this repository's training, in process and as a pipeline, against a bare
+PyTorch script.
 
 Issue 16 measured the training pipeline against a bare script on a synthetic N x 30 table. This
-benchmark repeats the in-process part of that comparison (no ZenML: the pipeline's fixed costs
-are measured by ``training_overhead.py``) at 100,000 and 1,000,000 rows:
+benchmark repeats that comparison at 100,000 and 1,000,000 rows (``--sizes`` for others):
 
 - **data**: a synthetic Parquet table of N rows, 30 float64 features and a 0/1 ``target`` with
   21 % positives (a logistic model on six of the features), written once per size;
@@ -11,24 +11,31 @@ are measured by ``training_overhead.py``) at 100,000 and 1,000,000 rows:
   MLP of ``model_config_001`` (30 -> 64 -> 32 -> 1, ReLU, dropout 0.2) as an ``nn.Sequential``,
   Adam (lr 1e-3, weight decay 1e-4), batch 1024, 3 epochs, each batch gathered by index from a
   per-epoch ``randperm``, loss read with ``.item()``, then the test ROC AUC;
-- **repo**: the same work through this package: ``load_table``, ``validate_and_infer_schema``,
-  ``split_data`` (hash split, 60/20/20), ``fit_bundle`` (row contract, preprocessing, training
-  with ``model_config_001`` at batch 1024, 3 epochs, no early stopping, calibration), then
-  ``evaluate`` on the test split (no logistic-regression baseline: the bare script has none)
-  and ``reference_predictions`` (the monitoring reference sample).
+- **repo**: the same work through this package, no ZenML: ``load_table``,
+  ``validate_and_infer_schema``, ``split_data`` (hash split, 60/20/20), ``fit_bundle`` (row
+  contract, preprocessing, training with ``model_config_001`` at batch 1024, 3 epochs, no early
+  stopping, calibration), then ``evaluate`` on the test split (no logistic-regression baseline:
+  the bare script has none) and ``reference_predictions`` (the monitoring reference sample);
+- **pipeline**: ``zenml pipeline run pipelines.training.training_pipeline`` with the same
+  hyperparameters, caching off, on the ``local`` stack in a throwaway checkout
+  (``training_scale_pipeline.py``), all seven steps (the baseline, registration and promotion
+  included), with its artifact bytes.
 
-Each variant runs in its own child process (``python -m benchmarks.training_scale --child``),
-which reports its phase times and its peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss``);
-the parent times the whole child, imports included, and alternates the variants over
-``--repeats`` rounds (default 3), reporting medians. Training throughput is rows x epochs over
-the training loop's own time (after the optimizer exists, validation included for both).
+Each variant runs in its own child process, which reports its phase times and its peak RSS
+(``ru_maxrss``); the parent times the whole child, imports included, and alternates the variants
+over ``--repeats`` rounds (default 3), reporting medians. Training throughput is rows x epochs
+over the training loop's own time (after the optimizer exists, validation included for all).
+For each size with both ``bare`` and ``pipeline``, ``ratios`` holds issue 16's goals: pipeline /
+bare wall time (and the same without either's training loop, which other jobs' load slows
+unevenly), train step / bare loop rows/s, artifact bytes / input Parquet bytes (and the artifact
+store's growth, MLflow included, / input), pipeline / bare peak RSS.
 
 Run::
 
-    source scripts/env.sh && .venv/bin/python -m benchmarks.training_scale   # about 2 min
+    source scripts/env.sh && .venv/bin/python -m benchmarks.training_scale   # about 10 min
 
-Writes ``benchmarks/results/training_scale.json``. Offline; the tables go to a temporary
-directory.
+Writes ``benchmarks/results/training_scale.json`` (``--results`` for another file). Offline;
+the tables go to a temporary directory.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import training_scale_pipeline as pipeline_bench
 from benchmarks.harness import (
     REPO,
     RESULTS_DIR,
@@ -55,6 +63,8 @@ from benchmarks.harness import (
 
 RESULTS = RESULTS_DIR / "training_scale.json"
 SIZES = (100_000, 1_000_000)
+VARIANTS = ("bare", "repo", "pipeline")
+WARMUP_ROWS = 20_000
 N_FEATURES = 30
 POSITIVE_RATE = 0.21
 EPOCHS = 3
@@ -217,22 +227,43 @@ def _child(variant: str, path: Path) -> dict[str, Any]:
 
 
 def _medians(runs: list[dict[str, Any]]) -> dict[str, float]:
-    """Median over repeats of wall time, training-loop time, rows/s, peak RSS and AUC."""
-    return {
+    """Median over repeats of wall time, training-loop time, rows/s, peak RSS, AUC (and bytes)."""
+    medians = {
         "wall_s": statistics.median(r["wall_s"] for r in runs),
         "train_loop_s": statistics.median(r["seconds"]["train_loop"] for r in runs),
         "train_rows_per_s": statistics.median(r["train_rows_per_s"] for r in runs),
         "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
         "test_roc_auc": statistics.median(r["test_roc_auc"] for r in runs),
     }
+    for key in ("artifact_bytes_total", "artifact_store_growth_bytes"):
+        if key in runs[0]:
+            medians[key] = statistics.median(r[key] for r in runs)
+    return medians
+
+
+def _ratios(row: dict[str, Any]) -> dict[str, float]:
+    """Issue 16's goals as ratios: pipeline against bare, artifacts against the input."""
+    bare, pipeline = row["median"]["bare"], row["median"]["pipeline"]
+    return {
+        "pipeline_over_bare_wall": pipeline["wall_s"] / bare["wall_s"],
+        # Everything but the training loops: robust to a loop slowed by other jobs' load.
+        "pipeline_over_bare_wall_outside_loop": (pipeline["wall_s"] - pipeline["train_loop_s"])
+        / (bare["wall_s"] - bare["train_loop_s"]),
+        "train_step_over_bare_rows_per_s": pipeline["train_rows_per_s"] / bare["train_rows_per_s"],
+        "artifacts_over_input": pipeline["artifact_bytes_total"] / row["parquet_bytes"],
+        "store_growth_over_input": pipeline["artifact_store_growth_bytes"] / row["parquet_bytes"],
+        "pipeline_over_bare_peak_rss": pipeline["peak_rss_mb"] / bare["peak_rss_mb"],
+    }
 
 
 def main() -> None:
-    """Run both variants at each size; print a table and write the results JSON."""
+    """Run the variants at each size; print a table and write the results JSON."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "PATH"))
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.child:
         variant, path = args.child
@@ -248,30 +279,49 @@ def main() -> None:
         "runs": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
+        if "pipeline" in args.variants:
+            checkout, env = pipeline_bench.prepare(Path(tmp) / "pipeline", EPOCHS, BATCH_SIZE)
         for n_rows in args.sizes:
             path = Path(tmp) / f"table_{n_rows}.parquet"
             make_table(n_rows, path)
-            row: dict[str, Any] = {"parquet_bytes": path.stat().st_size, "bare": [], "repo": []}
-            for _ in range(args.repeats):  # alternating, so that load changes hit both
-                for variant in ("bare", "repo"):
-                    row[variant].append(_child(variant, path))
-                    print(f"{n_rows} {variant}: {json.dumps(row[variant][-1])}", flush=True)
-            row["median"] = {v: _medians(row[v]) for v in ("bare", "repo")}
+            row: dict[str, Any] = {"parquet_bytes": path.stat().st_size}
+            row.update({variant: [] for variant in args.variants})
+            if "pipeline" in args.variants and not results["runs"]:
+                # Untimed, on a small table: pays MLflow's one-off schema migrations.
+                warmup = Path(tmp) / "warmup.parquet"
+                make_table(WARMUP_ROWS, warmup)
+                pipeline_bench.run_child(checkout, env, warmup, "scale_warmup", EPOCHS)
+            for repeat in range(args.repeats):  # alternating, so that load changes hit all
+                for variant in args.variants:
+                    if variant == "pipeline":
+                        name = f"scale_{n_rows}_{repeat}"
+                        out = pipeline_bench.run_child(checkout, env, path, name, EPOCHS)
+                        out["seconds"] = {"train_loop": out["training_seconds"]}
+                    else:
+                        out = _child(variant, path)
+                    row[variant].append(out)
+                    print(f"{n_rows} {variant}: {json.dumps(out)}", flush=True)
+            row["median"] = {v: _medians(row[v]) for v in args.variants}
+            if {"bare", "pipeline"} <= set(args.variants):
+                row["ratios"] = _ratios(row)
             results["runs"][str(n_rows)] = row
-    write_results(RESULTS, results)
+            path.unlink()
+    write_results(args.results, results)
     print(
         "\n| rows | variant | wall (s) | train loop (s) | train rows/s | peak RSS (MB) | test AUC |"
     )
     print("|---|---|---|---|---|---|---|")
     for n_rows, row in results["runs"].items():
-        for variant in ("bare", "repo"):
+        for variant in args.variants:
             r = row["median"][variant]
             print(
                 f"| {int(n_rows):,} | {variant} | {r['wall_s']:.1f} | "
                 f"{r['train_loop_s']:.2f} | {r['train_rows_per_s']:,.0f} | "
                 f"{r['peak_rss_mb']:,.0f} | {r['test_roc_auc']:.4f} |"
             )
-    print(f"\nwrote {RESULTS}")
+        if "ratios" in row:
+            print(f"{n_rows} ratios: {json.dumps(row['ratios'])}")
+    print(f"\nwrote {args.results}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Importing this package registers the materializers with ZenML's materializer reg
 """
 
 from materializers.classifier_materializer import ClassifierMaterializer
+from materializers.data_split_materializer import DataSplitMaterializer
 from materializers.drift_report_materializer import DriftReportMaterializer
 from materializers.evaluation_report_materializer import EvaluationReportMaterializer
 from materializers.monitoring_materializer import MonitoringResultMaterializer
@@ -11,6 +12,7 @@ from materializers.promotion_materializer import PromotionRecordMaterializer
 
 __all__ = [
     "ClassifierMaterializer",
+    "DataSplitMaterializer",
     "DriftReportMaterializer",
     "EvaluationReportMaterializer",
     "MonitoringResultMaterializer",

@@ -85,27 +85,27 @@ def training_pipeline(
 
     raw_data, data_version = ingest_data(data_config=data_dict, data_fingerprint=fingerprint)
     feature_schema = validate_data(raw_data=raw_data, data_config=data_dict)
-    train, validation, test = split_data(
+    data_split = split_data(
         raw_data=raw_data,
         feature_schema=feature_schema,
+        data_version=data_version,
         data_config=data_dict,
         split_config=config_to_dict(split_cfg),
     )
     classifier = train_model(
-        train_split=train,
-        validation_split=validation,
+        raw_data=raw_data,
+        data_split=data_split,
         feature_schema=feature_schema,
         data_version=data_version,
         model_config=config_to_dict(model_cfg),
         model_config_file=str(model_config_path),
         model_config_sha256=model_cfg_sha256,
         na_values=list(data_cfg.na_values),
-        split_config=config_to_dict(split_cfg),
     )
     report, reference_data = evaluate_model(
         classifier=classifier,
-        train_split=train,
-        test_split=test,
+        raw_data=raw_data,
+        data_split=data_split,
         reference_config=config_to_dict(reference_cfg),
     )
     registration = register_model(
@@ -120,6 +120,7 @@ def training_pipeline(
         registration=registration,
         classifier=classifier,
         evaluation_report=report,
-        test_split=test,
+        raw_data=raw_data,
+        data_split=data_split,
         promotion_policy=policy.model_dump(),
     )

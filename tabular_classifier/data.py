@@ -584,17 +584,28 @@ def row_key_hashes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     Raises:
         KeyError: If a key column is missing.
     """
-    canonical: dict[str, Any] = {}
-    for name in columns:
-        column = df[name]
-        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-            values = column.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-            canonical[name] = values + 0.0  # -0.0 hashes as 0.0
-        else:
-            canonical[name] = column.astype("string").fillna("\x00null").to_numpy(dtype=object)
-    frame = pd.DataFrame(canonical, index=pd.RangeIndex(len(df)))
-    hashes: np.ndarray = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-    return hashes
+    # pandas' hash_pandas_object of a frame, one column at a time: each column's hash is
+    # combined as pandas' combine_hash_arrays (CPython's tuple hash) does, so the result is
+    # bit-identical to hashing the whole canonical frame, without building that copy of the
+    # table (tests/unit/test_data_validation.py checks the identity).
+    out = np.full(len(df), 0x345678, dtype=np.uint64)
+    mult = np.uint64(1000003)
+    with np.errstate(over="ignore"):
+        for i, name in enumerate(columns):
+            column = df[name]
+            values: np.ndarray
+            if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+                values = column.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+                values = values + 0.0  # -0.0 hashes as 0.0
+            else:
+                values = column.astype("string").fillna("\x00null").to_numpy(dtype=object)
+            hashed = pd.util.hash_pandas_object(pd.Series(values, copy=False), index=False)
+            out ^= hashed.to_numpy(dtype=np.uint64)
+            out *= mult
+            inverse = len(columns) - i
+            mult += np.uint64(82520 + inverse + inverse)
+        out += np.uint64(97531)
+    return out
 
 
 def assign_splits(df: pd.DataFrame, schema: FeatureSchema, split: SplitConfig) -> np.ndarray:
@@ -632,12 +643,13 @@ def assign_splits(df: pd.DataFrame, schema: FeatureSchema, split: SplitConfig) -
     return codes
 
 
-def split_data(
+def split_codes(
     df: pd.DataFrame, schema: FeatureSchema, split: SplitConfig, source: str
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Split a validated table into train, validation and test sets by row hash.
+) -> np.ndarray:
+    """The split of every row of a validated table, checked to give each split both classes.
 
-    See :func:`assign_splits` for the rule. Rows keep their order within each split.
+    See :func:`assign_splits` for the rule. Numeric features written as text are read as
+    numbers first (:func:`coerce_numeric_text`), so the hash sees the values the model does.
 
     Args:
         df: A table that passed :func:`validate_and_infer_schema`.
@@ -646,8 +658,7 @@ def split_data(
         source: Name of the data source used in error messages.
 
     Returns:
-        (train, val, test) frames with all the columns of ``df`` and fresh RangeIndexes;
-        numeric features written as text are numbers (:func:`coerce_numeric_text`).
+        int8 array of shape (len(df),) holding :data:`SPLIT_CODES` values.
 
     Raises:
         DataValidationError: If a key column is missing, or a split has fewer than
@@ -664,9 +675,8 @@ def split_data(
     labels = (schema.negative_label, schema.positive_label)
     train_size = 1.0 - split.test_size - split.val_size
     fractions = f"train/val/test = {train_size:.2f}/{split.val_size:.2f}/{split.test_size:.2f}"
-    parts = {name: np.flatnonzero(codes == code) for name, code in SPLIT_CODES.items()}
-    for name, part in parts.items():
-        part_counts = np.bincount(y[part], minlength=2)
+    for name, code in SPLIT_CODES.items():
+        part_counts = np.bincount(y[codes == code], minlength=2)
         if part_counts.min() < MIN_ROWS_PER_CLASS_PER_SPLIT:
             keys = split_key_columns(df, schema, split)
             distinct = int(np.unique(row_key_hashes(df, keys)).size)
@@ -683,5 +693,35 @@ def split_data(
                 f"{labels[0]!r} and {part_counts[1]} of {labels[1]!r} ({fractions}), but needs "
                 f"at least {MIN_ROWS_PER_CLASS_PER_SPLIT} of each; {hint}",
             )
-    train, val, test = (df.iloc[parts[name]].reset_index(drop=True) for name in parts)
+    return codes
+
+
+def split_data(
+    df: pd.DataFrame, schema: FeatureSchema, split: SplitConfig, source: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Split a validated table into train, validation and test frames by row hash.
+
+    The pipeline stores the codes instead (``tabular_classifier.splits.DataSplit``); this
+    builds the three frames at once, for code that holds the whole table anyway.
+
+    Args:
+        df: A table that passed :func:`validate_and_infer_schema`.
+        schema: Its schema.
+        split: Split fractions, salt and key columns.
+        source: Name of the data source used in error messages.
+
+    Returns:
+        (train, val, test) frames with all the columns of ``df`` and fresh RangeIndexes;
+        numeric features written as text are numbers (:func:`coerce_numeric_text`).
+
+    Raises:
+        DataValidationError: As :func:`split_codes`.
+        ValueError: As :func:`split_codes`.
+    """
+    codes = split_codes(df, schema, split, source)
+    df = coerce_numeric_text(df, schema.numeric_features, source)
+    train, val, test = (
+        df.iloc[np.flatnonzero(codes == code)].reset_index(drop=True)
+        for code in SPLIT_CODES.values()
+    )
     return train, val, test

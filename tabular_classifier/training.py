@@ -408,7 +408,7 @@ def fit_bundle(
 
     1. Infer the row contract (logical types, nullability, ranges) from the training split.
     2. Parse both splits through it, as every entry point will parse inputs later.
-    3. Fit the preprocessing on the parsed training split only.
+    3. Fit the preprocessing on the parsed training split only, on its arrays.
     4. Train the network (:func:`train_classifier`).
     5. Complete the contract with the categories and the scorable bounds of the fitted model.
     6. Calibrate on the validation split (:func:`calibrate`): temperature, decision threshold.
@@ -443,7 +443,18 @@ def fit_bundle(
     )
     parsed_train = contract.parse_frame(train)
     parsed_val = contract.parse_frame(validation)
-    preprocessor = FittedPreprocessor.fit(parsed_train.analysis_frame(), schema)
+    # The parsed arrays' columns are in the contract's order, the preprocessor's in the
+    # schema's; transform_parsed relies on the two agreeing.
+    if contract.numeric_features != list(schema.numeric_features) or (
+        contract.categorical_features != list(schema.categorical_features)
+    ):
+        raise ValueError("the row contract's feature order differs from the schema's")
+    preprocessor = FittedPreprocessor.fit_arrays(
+        parsed_train.numeric,
+        parsed_train.categorical,
+        list(schema.numeric_features),
+        list(schema.categorical_features),
+    )
     result = train_classifier(
         cfg,
         preprocessor.transform_parsed(parsed_train),

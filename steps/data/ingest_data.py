@@ -9,6 +9,7 @@ import pandas as pd
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
+from materializers.table_materializer import ParquetTableMaterializer
 from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.config import load_data_config
@@ -18,7 +19,11 @@ from tabular_classifier.data_version import fingerprint_md5, resolve_data_versio
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True, cache_policy=ML_CODE)
+@step(
+    experiment_tracker=True,
+    cache_policy=ML_CODE,
+    output_materializers={"raw_data": ParquetTableMaterializer},
+)
 def ingest_data(
     data_config: dict[str, Any], data_fingerprint: str | None = None
 ) -> tuple[Annotated[pd.DataFrame, "raw_data"], Annotated[dict[str, Any], "data_version"]]:
@@ -34,7 +39,8 @@ def ingest_data(
             data is never served from the cache.
 
     Returns:
-        The raw table, shape (n_rows, n_columns), and the data version as a dict.
+        The raw table, shape (n_rows, n_columns), stored as snappy Parquet in row groups
+        (``materializers/table_materializer.py``), and the data version as a dict.
 
     Raises:
         DataValidationError: If the file is missing, empty, unreadable, has duplicate column

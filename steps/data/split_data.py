@@ -1,4 +1,4 @@
-"""Split step: stratified train / validation / test split."""
+"""Split step: train / validation / test by a salted hash of each row, stored as row codes."""
 
 from __future__ import annotations
 
@@ -12,40 +12,50 @@ from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.config import SplitConfig, load_data_config
 from tabular_classifier.data import FeatureSchema
-from tabular_classifier.data import split_data as split_frame
+from tabular_classifier.splits import DataSplit
 
 
 @step(experiment_tracker=True, cache_policy=ML_CODE)
 def split_data(
     raw_data: pd.DataFrame,
     feature_schema: dict[str, Any],
+    data_version: dict[str, Any],
     data_config: dict[str, Any],
     split_config: dict[str, Any],
-) -> tuple[
-    Annotated[pd.DataFrame, "train_split"],
-    Annotated[pd.DataFrame, "validation_split"],
-    Annotated[pd.DataFrame, "test_split"],
-]:
-    """Split the validated table, stratified on the target, reproducibly.
+) -> Annotated[DataSplit, "data_split"]:
+    """Assign every row of the validated table to a split, reproducibly.
+
+    The output is one int8 code per row of ``raw_data`` with the data version's md5 and the
+    rows and positives of each split, not three more copies of the table: the steps that need
+    a split's rows take them from ``raw_data`` (``DataSplit.take``). The dashboard shows the
+    split as a table (``materializers/data_split_materializer.py``).
 
     Args:
         raw_data: The validated table, shape (n_rows, n_columns).
         feature_schema: The schema from the validation step.
+        data_version: The data version from the ingest step (its ``md5`` is kept).
         data_config: The ``data:`` block of the run config (for error messages).
-        split_config: ``test_size`` and ``val_size`` (fractions) and ``random_state``.
+        split_config: ``test_size`` and ``val_size`` (fractions), ``random_state`` and
+            ``key_columns``.
 
     Returns:
-        Train, validation and test frames with the feature columns and the target.
+        The split of the table's rows.
 
     Raises:
-        DataValidationError: If there are fewer rows of a class than the split needs.
+        DataValidationError: If there are fewer rows of a class than a split needs, or a key
+            column is missing.
     """
     with record_failure("split_data"):
         cfg = load_data_config(data_config, source="data")
         split = SplitConfig.model_validate(split_config)
         schema = FeatureSchema.from_dict(feature_schema)
-        train, val, test = split_frame(raw_data, schema, split, source=cfg.path)
-        sizes = {"train_rows": len(train), "validation_rows": len(val), "test_rows": len(test)}
+        data_split = DataSplit.compute(raw_data, schema, split, data_version["md5"], cfg.path)
+        counts = data_split.counts
+        sizes = {
+            "train_rows": counts["train"],
+            "validation_rows": counts["val"],
+            "test_rows": counts["test"],
+        }
         log_metadata(metadata={**sizes, "random_state": split.random_state})
         mlflow.log_params(
             {
@@ -55,4 +65,4 @@ def split_data(
                 "split.random_state": split.random_state,
             }
         )
-        return train, val, test
+        return data_split

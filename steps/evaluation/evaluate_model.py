@@ -22,6 +22,7 @@ from tabular_classifier.evaluation import (
     reference_sampling_metadata,
 )
 from tabular_classifier.predictor import ModelBundle, Predictor
+from tabular_classifier.splits import DataSplit
 
 logger = get_logger(__name__)
 
@@ -29,8 +30,8 @@ logger = get_logger(__name__)
 @step(experiment_tracker=True, cache_policy=ML_CODE)
 def evaluate_model(
     classifier: ModelBundle,
-    train_split: pd.DataFrame,
-    test_split: pd.DataFrame,
+    raw_data: pd.DataFrame,
+    data_split: DataSplit,
     reference_config: dict[str, Any] | None = None,
 ) -> tuple[
     Annotated[EvaluationReport, "evaluation_report"],
@@ -54,8 +55,9 @@ def evaluate_model(
 
     Args:
         classifier: The trained classifier.
-        train_split: Training rows; becomes the reference data for drift monitoring.
-        test_split: Held-out rows never seen in training or early stopping.
+        raw_data: The ingested table, shape (n_rows, n_columns).
+        data_split: Which of its rows are test rows (held out from training and early
+            stopping) and which training rows (the baseline's and the reference's).
         reference_config: A ``ReferenceConfig`` as a dict (``max_rows``, ``seed``); None
             uses its defaults.
 
@@ -67,6 +69,8 @@ def evaluate_model(
     with record_failure("evaluate_model"):
         predictor = Predictor(classifier)
         schema = classifier.schema
+        train_split = data_split.take(raw_data, "train", schema)
+        test_split = data_split.take(raw_data, "test", schema)
         report = evaluate(predictor, test_split, schema, train=train_split)
         sampling = ReferenceConfig.model_validate(reference_config or {})
         reference = reference_predictions(predictor, train_split, schema, sampling)

@@ -27,6 +27,7 @@ from tabular_classifier.errors import InputValidationError
 from tabular_classifier.evaluation import EvaluationReport
 from tabular_classifier.predictor import ModelBundle, Predictor
 from tabular_classifier.promotion import PromotionPolicy, PromotionRecord, judge_candidate
+from tabular_classifier.splits import DataSplit
 
 logger = get_logger(__name__)
 
@@ -36,7 +37,8 @@ def promote_model(
     registration: UnmaterializedArtifact,
     classifier: UnmaterializedArtifact,
     evaluation_report: UnmaterializedArtifact,
-    test_split: UnmaterializedArtifact,
+    raw_data: UnmaterializedArtifact,
+    data_split: UnmaterializedArtifact,
     promotion_policy: dict[str, Any],
 ) -> Annotated[PromotionRecord, "promotion_decision"]:
     """Compare candidate and production on rows neither trained on; promote the winner.
@@ -54,7 +56,9 @@ def promote_model(
         registration: Output of ``register_model`` (a dict: model name and versions).
         classifier: The candidate (a ``ModelBundle``).
         evaluation_report: The candidate's test evaluation (an ``EvaluationReport``).
-        test_split: The held-out rows both models are scored on (a ``pd.DataFrame``).
+        raw_data: The ingested table (a ``pd.DataFrame``).
+        data_split: Its split (a ``DataSplit``): the test rows are those both models are
+            scored on.
         promotion_policy: A ``PromotionPolicy`` as a dict.
 
     Returns:
@@ -67,11 +71,13 @@ def promote_model(
     candidate = _candidate()
     production = current_production(candidate.model.name) if candidate is not None else None
     try:
+        bundle: ModelBundle = classifier.load()
+        split: DataSplit = data_split.load()
         return _promote(
             registration.load(),
-            classifier.load(),
+            bundle,
             evaluation_report.load(),
-            test_split.load(),
+            split.take(raw_data.load(), "test", bundle.schema),
             PromotionPolicy.model_validate(promotion_policy),
         )
     except BaseException:

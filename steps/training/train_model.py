@@ -11,9 +11,10 @@ from zenml.logger import get_logger
 
 from steps.caching import ML_CODE
 from steps.tracking import record_failure
-from tabular_classifier.config import ModelConfig, SplitConfig
+from tabular_classifier.config import ModelConfig
 from tabular_classifier.data import FeatureSchema
 from tabular_classifier.predictor import ModelBundle
+from tabular_classifier.splits import DataSplit
 from tabular_classifier.training import EpochRecord, fit_bundle
 
 logger = get_logger(__name__)
@@ -38,15 +39,14 @@ def _log_epoch(record: EpochRecord) -> None:
 
 @step(experiment_tracker=True, cache_policy=ML_CODE)
 def train_model(
-    train_split: pd.DataFrame,
-    validation_split: pd.DataFrame,
+    raw_data: pd.DataFrame,
+    data_split: DataSplit,
     feature_schema: dict[str, Any],
     data_version: dict[str, Any],
     model_config: dict[str, Any],
     model_config_file: str,
     model_config_sha256: str,
     na_values: list[str] | None = None,
-    split_config: dict[str, Any] | None = None,
 ) -> Annotated[ModelBundle, "classifier"]:
     """Fit the preprocessor on the training split only, then train the classifier.
 
@@ -55,8 +55,11 @@ def train_model(
     ``val_roc_auc`` every ``val_auc_every`` epochs, and the config file name and SHA-256 as tags.
 
     Args:
-        train_split: Training rows, shape (n_train, n_columns).
-        validation_split: Validation rows for early stopping, shape (n_val, n_columns).
+        raw_data: The ingested table, shape (n_rows, n_columns); the training and validation
+            rows are taken from it by ``data_split``.
+        data_split: Which rows are training and which validation (early stopping) rows. Its
+            ``SplitConfig`` is stored in the bundle's ``extra["split"]`` so that promotion can
+            tell which rows this model never trained on.
         feature_schema: The schema from the validation step.
         data_version: The data version from the ingest step, stored in the bundle.
         model_config: A validated ``ModelConfig`` as a dict.
@@ -64,9 +67,6 @@ def train_model(
         model_config_sha256: SHA-256 of that file's bytes.
         na_values: The data config's ``na_values``, recorded in the row contract for readers
             of CSV inputs.
-        split_config: The ``SplitConfig`` the splits came from, as a dict; stored in the
-            bundle's ``extra["split"]`` so that promotion can tell which rows this model never
-            trained on.
 
     Returns:
         The trained classifier (``tabular_classifier.training.fit_bundle``): weights of the
@@ -76,6 +76,8 @@ def train_model(
     with record_failure("train_model"):
         cfg = ModelConfig.model_validate(model_config)
         schema = FeatureSchema.from_dict(feature_schema)
+        train_split = data_split.take(raw_data, "train", schema)
+        validation_split = data_split.take(raw_data, "val", schema)
         mlflow.log_params({**cfg.mlflow_params(), "model_config_file": model_config_file})
         mlflow.set_tags(
             {
@@ -103,7 +105,7 @@ def train_model(
                 "model_config_file": model_config_file,
                 "model_config_sha256": model_config_sha256,
                 "data_version": data_version,
-                "split": split_config or SplitConfig().model_dump(),
+                "split": data_split.split.model_dump(),
             },
         )
         best_val_loss = result.history[result.best_epoch - 1].val_loss

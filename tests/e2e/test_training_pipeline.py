@@ -299,15 +299,20 @@ def test_promotion_compares_on_rows_production_never_saw(
         workspace.zenml_pipeline_run(config)
         runs.append(_latest_run(zenml_client, status="completed"))
 
-    def split(run: Any, which: str) -> pd.DataFrame:
-        frame: pd.DataFrame = run.steps["split_data"].outputs[which][0].load()
-        return frame
-
-    v1_seen = pd.concat([split(runs[0], "train_split"), split(runs[0], "validation_split")])
-    v2_test = split(runs[1], "test_split")
     schema = FeatureSchema.from_dict(
         runs[1].steps["validate_data"].outputs["feature_schema"][0].load()
     )
+
+    def split(run: Any, which: str) -> pd.DataFrame:
+        """A split's rows, taken from the run's one stored table by its split codes."""
+        table = run.steps["ingest_data"].outputs["raw_data"][0].load()
+        data_split = run.steps["split_data"].outputs["data_split"][0].load()
+        frame: pd.DataFrame = data_split.take(table, which, schema)
+        return frame
+
+    assert set(runs[0].steps["split_data"].outputs) == {"data_split"}
+    v1_seen = pd.concat([split(runs[0], "train"), split(runs[0], "val")])
+    v2_test = split(runs[1], "test")
     v1_codes = assign_splits(v2_test, schema, SplitConfig(random_state=42))
     comparison = v2_test[v1_codes == SPLIT_CODES["test"]]
     columns = [*schema.feature_columns, schema.target]

@@ -199,11 +199,11 @@ def test_a_changed_artifact_file_is_not_reused(probe: Probe, zenml_client: Any) 
     # The first check of an entry records its files' checksums; make sure it has happened.
     for _ in range(2):
         output = probe.train()
-        split = _newest_entry(zenml_client, "split_data").outputs["train_split"][0]
+        split = _newest_entry(zenml_client, "split_data").outputs["data_split"][0]
         recorded = zenml_client.get_artifact_version(split.id).run_metadata.get("integrity")
         if recorded:
             break
-    assert recorded, "no checksums recorded for train_split"
+    assert recorded, "no checksums recorded for data_split"
     assert "Using cached version of step split_data" in output
     relative, expected = next(iter(recorded["files"].items()))
     data_file = Path(split.uri) / relative
@@ -215,7 +215,7 @@ def test_a_changed_artifact_file_is_not_reused(probe: Probe, zenml_client: Any) 
     output = probe.train()
 
     assert re.search(
-        r"Cache entry of step split_data \(from run \S+\) is not reused: artifact train_split: "
+        r"Cache entry of step split_data \(from run \S+\) is not reused: artifact data_split: "
         rf"\S+/{re.escape(relative)} has changed: {expected['size']} bytes, SHA-256 ",
         output,
     ), output[-3000:]

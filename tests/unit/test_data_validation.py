@@ -335,3 +335,35 @@ def test_contract_differences_name_what_makes_models_incomparable() -> None:
     other = schema.to_dict() | {"positive_label": "no", "categorical_features": ["plan", "x"]}
     assert schema.contract_differences(other) == ["positive_label", "categorical_features"]
     assert schema.contract_differences({}) == list(FeatureSchema.CONTRACT_KEYS)
+
+
+def test_row_hashes_equal_pandas_hash_of_the_canonical_frame() -> None:
+    """Column-at-a-time hashing gives pandas' frame hash bit for bit, so no row's split moves."""
+    from tabular_classifier.data import row_key_hashes
+
+    rng = np.random.default_rng(5)
+    n = 500
+    df = pd.DataFrame(
+        {
+            "f": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+            "z": rng.choice([0.0, -0.0, 1.5], size=n),
+            "i": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 9, n)), "Int64"),
+            "b": rng.choice([True, False], size=n),
+            "s": rng.choice(np.array(["a", "b", None], dtype=object), size=n),
+        }
+    )
+    canonical = pd.DataFrame(
+        {
+            "f": df["f"].to_numpy() + 0.0,
+            "z": df["z"].to_numpy() + 0.0,
+            "i": df["i"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan) + 0.0,
+            "b": df["b"].astype(np.float64).to_numpy() + 0.0,
+            "s": df["s"].astype("string").fillna("\x00null").to_numpy(dtype=object),
+        }
+    )
+    expected = pd.util.hash_pandas_object(canonical, index=False).to_numpy(dtype=np.uint64)
+    np.testing.assert_array_equal(row_key_hashes(df, list(df.columns)), expected)
+    np.testing.assert_array_equal(
+        row_key_hashes(df, ["s", "f"]),
+        pd.util.hash_pandas_object(canonical[["s", "f"]], index=False).to_numpy(np.uint64),
+    )

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabular_classifier.contract import SMALL_FRAME_CELLS
+from tabular_classifier import features
+from tabular_classifier.contract import SMALL_FRAME_CELLS, category_text
 from tabular_classifier.data import FeatureSchema
 from tabular_classifier.features import (
     MISSING_CATEGORY,
@@ -151,12 +152,61 @@ def test_all_null_training_column_keeps_the_output_width() -> None:
     np.testing.assert_array_equal(preprocessor.transform(serving), ct.transform(serving))
 
 
-def test_fit_convenience_equals_explicit_export() -> None:
-    train = _frame(100, seed=6)
-    explicit = FittedPreprocessor.from_column_transformer(
+def _assert_parity(ours: FittedPreprocessor, reference: FittedPreprocessor) -> None:
+    """Parameters equal to scikit-learn's within 1e-6 (relative), categories exactly."""
+    assert ours.numeric_columns == reference.numeric_columns
+    assert ours.categorical_columns == reference.categorical_columns
+    assert ours.categories == reference.categories
+    for name in ("medians", "means", "scales"):
+        np.testing.assert_allclose(
+            getattr(ours, name), getattr(reference, name), rtol=1e-6, atol=1e-12, err_msg=name
+        )
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 64, 100_000])
+def test_array_fit_matches_sklearn_within_1e_6(chunk_rows: int) -> None:
+    train = _frame(500, seed=6)
+    train["n1"] = 1e6 + train["n1"] * 1e-3  # large mean, small spread: cancellation
+    train["n2"] = np.nan  # all null: median 0, scale 1 (keep_empty_features)
+    train.loc[::3, "n4"] = np.nan
+    reference = FittedPreprocessor.from_column_transformer(
         build_preprocessor(SCHEMA).fit(train), SCHEMA
     )
-    assert FittedPreprocessor.fit(train, SCHEMA).to_dict() == explicit.to_dict()
+    block = train[NUMERIC].to_numpy(dtype=np.float64)
+    texts = np.asarray(
+        [
+            [None if pd.isna(v) else category_text(v) for v in row]
+            for row in train[CATEGORICAL].itertuples(index=False)
+        ],
+        dtype=object,
+    ).reshape(len(train), len(CATEGORICAL))
+    ours = FittedPreprocessor.fit_arrays(block, texts, NUMERIC, CATEGORICAL, chunk_rows)
+    _assert_parity(ours, reference)
+    assert ours.medians[2] == 0.0 and ours.scales[2] == 1.0 and ours.scales[5] == 1.0
+    _assert_parity(FittedPreprocessor.fit(train, SCHEMA), reference)
+    # The outputs agree too: float32 of the same float64 arithmetic on equal parameters.
+    np.testing.assert_allclose(
+        ours.transform(train), reference.transform(train), rtol=1e-6, atol=1e-6
+    )
+
+
+def test_array_fit_refuses_empty_or_mismatched_arrays() -> None:
+    texts = np.empty((0, 1), dtype=object)
+    with pytest.raises(ValueError, match="0 rows"):
+        FittedPreprocessor.fit_arrays(np.empty((0, 1)), texts, ["a"], ["b"])
+    with pytest.raises(ValueError, match="widths 1 and 0 for 2 numeric"):
+        FittedPreprocessor.fit_arrays(
+            np.zeros((3, 1)), np.empty((3, 0), dtype=object), ["a", "b"], []
+        )
+
+
+def test_transform_in_chunks_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    train = _frame(300, seed=8)
+    preprocessor = FittedPreprocessor.fit(train, SCHEMA)
+    serving = _serving_frame(257, seed=9)
+    whole = preprocessor.transform(serving)
+    monkeypatch.setattr(features, "CHUNK_ROWS", 16)
+    np.testing.assert_array_equal(preprocessor.transform(serving), whole)
 
 
 def test_numeric_only_and_categorical_only_schemas() -> None:
