@@ -27,9 +27,7 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout  # noqa: E402
+from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout
 
 MODEL_CONFIG_NAME = "bench_scale.yaml"
 
