@@ -322,6 +322,12 @@ def deploy(
     Raises:
         DeploymentError: If the version cannot be deployed; the running version keeps serving.
     """
+    if tolerance < 0:
+        raise DeploymentError(f"smoke_test_tolerance must be >= 0, got {tolerance}")
+    if workers < 1:
+        raise DeploymentError(f"workers must be >= 1 (uvicorn worker processes), got {workers}")
+    if timeout_s <= 0:
+        raise DeploymentError(f"start_timeout_s must be > 0 seconds, got {timeout_s}")
     target = resolve_model_version(model_name, version)
     registered = registered_version(target)
     if registered is None:
@@ -329,8 +335,6 @@ def deploy(
             f"model '{model_name}' version {target.number} has no registry version recorded; "
             "it was not created by register_model"
         )
-    if tolerance < 0:
-        raise DeploymentError(f"smoke_test_tolerance must be >= 0, got {tolerance}")
     table = read_routes(model_name=model_name)
     active = table.active
     if already_serving(active, model_name, str(target.number), registered):

@@ -1,0 +1,24 @@
+"""Deployment settings are checked before anything is looked up or started."""
+
+from __future__ import annotations
+
+import pytest
+
+from release.blue_green import DeploymentError, deploy
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"tolerance": -0.1}, "smoke_test_tolerance must be >= 0, got -0.1"),
+        ({"workers": 0}, "workers must be >= 1 (uvicorn worker processes), got 0"),
+        ({"timeout_s": 0}, "start_timeout_s must be > 0 seconds, got 0"),
+    ],
+)
+def test_bad_settings_fail_before_any_model_is_looked_up(
+    settings: dict[str, float], message: str
+) -> None:
+    # No ZenML store is set up here: reaching the model lookup would fail differently.
+    with pytest.raises(DeploymentError) as caught:
+        deploy("no_such_model", **settings)  # type: ignore[arg-type]
+    assert str(caught.value) == message
