@@ -47,6 +47,7 @@ from serving.routing import (
     HistoryEntry,
     Route,
     RouteTable,
+    check_gateway_port,
     read_routes,
     read_serving,
     start_gateway,
@@ -328,6 +329,12 @@ def deploy(
         raise DeploymentError(f"workers must be >= 1 (uvicorn worker processes), got {workers}")
     if timeout_s <= 0:
         raise DeploymentError(f"start_timeout_s must be > 0 seconds, got {timeout_s}")
+    try:
+        # Before anything starts: a port held by another program would fail the switch after
+        # the new server was started and the routes were written.
+        check_gateway_port()
+    except RuntimeError as exc:
+        raise DeploymentError(str(exc)) from exc
     target = resolve_model_version(model_name, version)
     registered = registered_version(target)
     if registered is None:

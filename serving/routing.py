@@ -372,6 +372,59 @@ def gateway_alive(port: int | None = None, timeout: float = 1.0) -> bool:
     return health is not None and health.get("service") == "tabular-gateway"
 
 
+def check_gateway_port(port: int | None = None) -> None:
+    """Refuse a gateway port that another program holds (our own gateway there is fine).
+
+    Raises:
+        RuntimeError: Naming the port and ``TABULAR_GATEWAY_PORT``.
+    """
+    port = port or gateway_port()
+    if gateway_alive(port):
+        return
+    with socket.socket() as probe:
+        if probe.connect_ex((DEFAULT_HOST, port)) == 0:
+            raise RuntimeError(
+                f"port {port} is taken by another program; set TABULAR_GATEWAY_PORT to a free port"
+            )
+
+
+def running_supervisor(directory: Path | None = None) -> tuple[int, int] | None:
+    """The live gateway supervisor of ``directory``: (PID, port), or None.
+
+    Read from ``gateway.pid`` and the supervisor's command line; a PID that is gone, a zombie
+    or another program (PIDs are reused) counts as none.
+    """
+    import psutil
+
+    pid_path = (directory or state_dir()) / PID_FILE
+    try:
+        pid = int(pid_path.read_text())
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        command = process.cmdline()
+    except (OSError, ValueError, psutil.Error):
+        return None
+    try:
+        port = int(command[command.index("--port") + 1])
+        state = Path(command[command.index("--state-dir") + 1])
+    except (IndexError, ValueError):  # not a supervisor's command line: the PID was reused
+        return None
+    if "serving.supervisor" not in command or state.resolve() != pid_path.parent.resolve():
+        return None
+    return pid, port
+
+
+def _wait_until_closed(port: int, timeout: float) -> None:
+    """Wait until nothing accepts connections on ``port`` (at most ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex((DEFAULT_HOST, port)) != 0:
+                return
+        time.sleep(0.1)
+
+
 def start_gateway(
     port: int | None = None, directory: Path | None = None, timeout: float = 30.0
 ) -> int:
@@ -394,13 +447,29 @@ def start_gateway(
     """
     port = port or gateway_port()
     directory = directory or state_dir()
+    supervisor = running_supervisor(directory)
+    if supervisor is not None and supervisor[1] != port:
+        raise RuntimeError(
+            f"the gateway of {directory} already runs on port {supervisor[1]} (supervisor PID "
+            f"{supervisor[0]}); use that port (TABULAR_GATEWAY_PORT={supervisor[1]}) or stop it "
+            "first (python -m release stop)"
+        )
     if gateway_alive(port):
-        return 0
-    with socket.socket() as probe:
-        if probe.connect_ex((DEFAULT_HOST, port)) == 0:
-            raise RuntimeError(
-                f"port {port} is taken by another program; set TABULAR_GATEWAY_PORT to a free port"
-            )
+        if supervisor is not None:
+            return 0
+        # A gateway answers but nothing supervises it (its supervisor was killed): it would not
+        # be restarted, nor would the model servers. Stop it and start both again.
+        stop_gateway(directory)
+        _wait_until_closed(port, timeout)
+    elif supervisor is not None:
+        # Supervised, and being restarted right now: wait for it rather than start another.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if gateway_alive(port, timeout=0.5):
+                return 0
+            time.sleep(0.2)
+        raise RuntimeError(f"gateway did not answer on port {port} within {timeout} s")
+    check_gateway_port(port)
     (directory / GATEWAY_CHILD_PID_FILE).unlink(missing_ok=True)
     log = open(directory / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(

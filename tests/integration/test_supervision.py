@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from scripts.ports import free_port
 from serving.routing import (
     GATEWAY_CHILD_PID_FILE,
     LOG_FILE,
     PID_FILE,
+    running_supervisor,
+    start_gateway,
     stop_gateway,
 )
 from tests.serving_fakes import (
@@ -87,3 +90,49 @@ def test_a_killed_gateway_is_restarted_by_its_supervisor(
         stop_gateway(tmp_path)
         server.shutdown()
         server.server_close()
+
+
+def test_gateway_start_after_the_supervisor_was_killed_restores_supervision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The orphaned gateway is replaced by a supervised one (walkthrough finding 1)."""
+    direct_connections(monkeypatch)
+    server = start_model_server()
+    port, orphan = gateway_for(route_to(server, "orphan_model", "o" * 32), tmp_path)
+    try:
+        os.kill(int((tmp_path / PID_FILE).read_text()), signal.SIGKILL)
+        time.sleep(0.5)
+        assert running_supervisor(tmp_path) is None
+        assert post_row(port) == 200  # the orphan still answers, unsupervised
+        gateway = start_gateway(port=port, directory=tmp_path, timeout=60)
+        assert gateway not in (0, orphan)
+        supervisor = running_supervisor(tmp_path)
+        assert supervisor is not None and supervisor[1] == port
+        assert post_row(port) == 200
+    finally:
+        stop_gateway(tmp_path)
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_second_gateway_on_another_port_for_the_same_state_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One state directory, one gateway: stop could not reach a second (walkthrough finding 2)."""
+    direct_connections(monkeypatch)
+    server = start_model_server()
+    port, _ = gateway_for(route_to(server, "single_model", "s" * 32), tmp_path)
+    other = free_port()
+    try:
+        with pytest.raises(RuntimeError) as refused:
+            start_gateway(port=other, directory=tmp_path, timeout=60)
+        assert str(refused.value).startswith(
+            f"the gateway of {tmp_path} already runs on port {port} (supervisor PID "
+        )
+        assert f"TABULAR_GATEWAY_PORT={port}" in str(refused.value)
+        assert start_gateway(port=port, directory=tmp_path, timeout=60) == 0  # already running
+    finally:
+        stop_gateway(tmp_path)
+        server.shutdown()
+        server.server_close()
+    assert running_supervisor(tmp_path) is None
