@@ -189,8 +189,11 @@ def _status(model: str | None, production: bool) -> dict[str, Any]:
         # The newest entries of the production history that rollback reads.
         "production_history": history[-10:],
         "models": {
+            # A stopped model keeps only its production history (for later rollbacks): it is
+            # listed as not served, with no endpoint.
             name: {
-                "endpoint": f"{base}/models/{name}/invocations",
+                "served": t.active is not None,
+                "endpoint": None if t.active is None else f"{base}/models/{name}/invocations",
                 "active_version": None if t.active is None else t.active.model_version,
                 "deployment_id": None if t.active is None else t.active.deployment_id,
                 "active_server_healthy": t.active is not None and _healthy(t.active),

@@ -349,6 +349,8 @@ def test_two_models_on_two_data_sets_are_served_at_once(
     workspace.run("python", "-m", "release", "stop", "--model", SECOND_MODEL)
     after = json.loads(workspace.run("python", "-m", "release", "status").stdout)
     assert after["active"] == first and after["models"][SECOND_MODEL]["active_version"] is None
+    assert after["models"][SECOND_MODEL]["served"] is False
+    assert after["models"][SECOND_MODEL]["endpoint"] is None
     assert after["active_server_healthy"] is True and after["default_model"] == MODEL_NAME
     code, _ = _post(
         _payload(
