@@ -154,10 +154,16 @@ def _deploy(env: dict[str, str], work: Path) -> dict[str, Any]:
 _EXPORT = """
 import sys
 from zenml.client import Client
-client = Client()
-bundle = client.get_model_version(sys.argv[1], sys.argv[2]).get_artifact("classifier").load()
-bundle.save(sys.argv[3])
-print(client.active_stack.experiment_tracker.get_tracking_uri())
+
+
+def export():
+    client = Client()
+    version = client.get_model_version(sys.argv[1], sys.argv[2])
+    version.get_artifact("classifier").load().save(sys.argv[3])
+    print(client.active_stack.experiment_tracker.get_tracking_uri())
+
+
+export()
 """
 
 

@@ -173,14 +173,20 @@ def test_serving_image_answers_the_serving_contract(
 _RUN_SUMMARY = """
 import json, socket
 from zenml.client import Client
-run = Client().list_pipeline_runs(sort_by="desc:created", size=1).items[0]
-report = run.steps["evaluate_model"].outputs["evaluation_report"][0].load()
-print("SUMMARY " + json.dumps({
-    "status": str(run.status.value),
-    "steps": {name: str(step.status.value) for name, step in run.steps.items()},
-    "hostname": socket.gethostname(),
-    "metrics": report.metrics,
-}))
+
+
+def summary():
+    run = Client().list_pipeline_runs(sort_by="desc:created", size=1).items[0]
+    report = run.steps["evaluate_model"].outputs["evaluation_report"][0].load()
+    print("SUMMARY " + json.dumps({
+        "status": str(run.status.value),
+        "steps": {name: str(step.status.value) for name, step in run.steps.items()},
+        "hostname": socket.gethostname(),
+        "metrics": report.metrics,
+    }))
+
+
+summary()
 """
 
 
