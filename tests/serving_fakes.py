@@ -13,6 +13,8 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import pytest
 
 from scripts.ports import free_port
 from serving.identity import process_of
-from serving.routing import Route, RouteTable, start_gateway, write_routes
+from serving.routing import Route, RouteTable, start_gateway, stop_gateway, write_routes
 from tabular_classifier.contract import RowContract
 
 PROBABILITY = 0.25
@@ -131,3 +133,23 @@ def post_row(port: int, timeout: float = 10) -> int:
         return response.status
     finally:
         connection.close()
+
+
+@contextmanager
+def fake_deployment(
+    patch: pytest.MonkeyPatch, directory: Path, model_name: str, deployment_id: str
+) -> Iterator[tuple[int, int]]:
+    """A gateway in ``directory`` routing ``model_name`` to a :class:`FakeModelServer`.
+
+    Yields:
+        (gateway port, gateway PID). On exit the gateway (with its supervisor) and the model
+        server are stopped.
+    """
+    direct_connections(patch)
+    server = start_model_server()
+    try:
+        yield gateway_for(route_to(server, model_name, deployment_id), directory)
+    finally:
+        stop_gateway(directory)
+        server.shutdown()
+        server.server_close()

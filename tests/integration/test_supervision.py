@@ -26,6 +26,7 @@ from serving.routing import (
 )
 from tests.serving_fakes import (
     direct_connections,
+    fake_deployment,
     gateway_for,
     post_row,
     route_to,
@@ -96,10 +97,7 @@ def test_gateway_start_after_the_supervisor_was_killed_restores_supervision(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The orphaned gateway is replaced by a supervised one (walkthrough finding 1)."""
-    direct_connections(monkeypatch)
-    server = start_model_server()
-    port, orphan = gateway_for(route_to(server, "orphan_model", "o" * 32), tmp_path)
-    try:
+    with fake_deployment(monkeypatch, tmp_path, "orphan_model", "o" * 32) as (port, orphan):
         os.kill(int((tmp_path / PID_FILE).read_text()), signal.SIGKILL)
         time.sleep(0.5)
         assert running_supervisor(tmp_path) is None
@@ -109,30 +107,18 @@ def test_gateway_start_after_the_supervisor_was_killed_restores_supervision(
         supervisor = running_supervisor(tmp_path)
         assert supervisor is not None and supervisor[1] == port
         assert post_row(port) == 200
-    finally:
-        stop_gateway(tmp_path)
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_second_gateway_on_another_port_for_the_same_state_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One state directory, one gateway: stop could not reach a second (walkthrough finding 2)."""
-    direct_connections(monkeypatch)
-    server = start_model_server()
-    port, _ = gateway_for(route_to(server, "single_model", "s" * 32), tmp_path)
-    other = free_port()
-    try:
+    with fake_deployment(monkeypatch, tmp_path, "single_model", "s" * 32) as (port, _):
         with pytest.raises(RuntimeError) as refused:
-            start_gateway(port=other, directory=tmp_path, timeout=60)
+            start_gateway(port=free_port(), directory=tmp_path, timeout=60)
         assert str(refused.value).startswith(
             f"the gateway of {tmp_path} already runs on port {port} (supervisor PID "
         )
         assert f"TABULAR_GATEWAY_PORT={port}" in str(refused.value)
         assert start_gateway(port=port, directory=tmp_path, timeout=60) == 0  # already running
-    finally:
-        stop_gateway(tmp_path)
-        server.shutdown()
-        server.server_close()
     assert running_supervisor(tmp_path) is None
