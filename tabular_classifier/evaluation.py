@@ -39,6 +39,9 @@ from tabular_classifier.predictor import Predictor
 SMOKE_SAMPLE_ROWS = 20
 PROBABILITY_COLUMN = "prediction_probability"
 LABEL_COLUMN = "prediction_label"
+# The plots an evaluation report draws, by name (``<name>.png`` in the artifact, one dashboard
+# image each).
+PLOT_NAMES = ("confusion_matrix", "roc_curve", "precision_recall_curve", "reliability_diagram")
 
 
 @dataclass
