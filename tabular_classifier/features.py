@@ -24,7 +24,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.utils.validation import check_is_fitted
 
 from tabular_classifier.contract import SMALL_FRAME_CELLS, ParsedRows, category_text
-from tabular_classifier.data import FeatureSchema
+from tabular_classifier.feature_schema import FeatureSchema
 
 MISSING_CATEGORY = "__missing__"
 """Category that stands for a null categorical value, so that missingness itself is a feature."""

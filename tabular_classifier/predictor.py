@@ -33,8 +33,8 @@ import torch
 
 from tabular_classifier.config import ModelConfig, config_to_dict
 from tabular_classifier.contract import ErrorKind, FeatureSpec, ParsedRows, RowContract
-from tabular_classifier.data import FeatureSchema
 from tabular_classifier.errors import InputValidationError
+from tabular_classifier.feature_schema import FeatureSchema
 from tabular_classifier.features import FittedPreprocessor
 from tabular_classifier.model import MLPClassifier
 
