@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from tabular_classifier.datasets import export_breast_cancer_csv
     from tabular_classifier.errors import ConfigError, DataValidationError, InputValidationError
     from tabular_classifier.feature_schema import FeatureSchema
-    from tabular_classifier.features import FittedPreprocessor, build_preprocessor
+    from tabular_classifier.features import build_preprocessor
+    from tabular_classifier.fitted_preprocessor import FittedPreprocessor
     from tabular_classifier.labels import encode_target
     from tabular_classifier.metrics import (
         classification_report,
@@ -58,7 +59,7 @@ _EXPORTS: dict[str, str] = {
     "DataValidationError": "tabular_classifier.errors",
     "EpochRecord": "tabular_classifier.training",
     "FeatureSchema": "tabular_classifier.feature_schema",
-    "FittedPreprocessor": "tabular_classifier.features",
+    "FittedPreprocessor": "tabular_classifier.fitted_preprocessor",
     "InputValidationError": "tabular_classifier.errors",
     "MLPClassifier": "tabular_classifier.model",
     "ModelBundle": "tabular_classifier.predictor",

@@ -35,7 +35,7 @@ from tabular_classifier.config import ModelConfig, config_to_dict
 from tabular_classifier.contract import ErrorKind, FeatureSpec, ParsedRows, RowContract
 from tabular_classifier.errors import InputValidationError
 from tabular_classifier.feature_schema import FeatureSchema
-from tabular_classifier.features import FittedPreprocessor
+from tabular_classifier.fitted_preprocessor import FittedPreprocessor
 from tabular_classifier.model import MLPClassifier
 
 FORMAT_VERSION = 2

@@ -26,7 +26,7 @@ from tabular_classifier.calibration import choose_threshold, fit_temperature
 from tabular_classifier.config import ModelConfig, ThresholdRule
 from tabular_classifier.contract import ParsedRows, RowContract
 from tabular_classifier.feature_schema import FeatureSchema
-from tabular_classifier.features import FittedPreprocessor
+from tabular_classifier.fitted_preprocessor import FittedPreprocessor
 from tabular_classifier.labels import encode_target
 from tabular_classifier.model import MLPClassifier
 from tabular_classifier.predictor import ModelBundle, Predictor
