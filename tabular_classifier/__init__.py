@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tabular_classifier.config import (
         DataConfig,
-        ModelConfig,
         SplitConfig,
         config_to_dict,
         load_data_config,
@@ -42,10 +41,11 @@ if TYPE_CHECKING:
         plot_roc_curve,
     )
     from tabular_classifier.model import MLPClassifier
+    from tabular_classifier.model_config import ModelConfig
     from tabular_classifier.predictor import ModelBundle, Predictor
     from tabular_classifier.split_assignment import split_data
     from tabular_classifier.table_reader import load_table
-    from tabular_classifier.training import (
+    from tabular_classifier.training_loop import (
         EpochRecord,
         TrainingResult,
         set_seeds,
@@ -57,16 +57,16 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "tabular_classifier.errors",
     "DataConfig": "tabular_classifier.config",
     "DataValidationError": "tabular_classifier.errors",
-    "EpochRecord": "tabular_classifier.training",
+    "EpochRecord": "tabular_classifier.training_loop",
     "FeatureSchema": "tabular_classifier.feature_schema",
     "FittedPreprocessor": "tabular_classifier.fitted_preprocessor",
     "InputValidationError": "tabular_classifier.errors",
     "MLPClassifier": "tabular_classifier.model",
     "ModelBundle": "tabular_classifier.predictor",
-    "ModelConfig": "tabular_classifier.config",
+    "ModelConfig": "tabular_classifier.model_config",
     "Predictor": "tabular_classifier.predictor",
     "SplitConfig": "tabular_classifier.config",
-    "TrainingResult": "tabular_classifier.training",
+    "TrainingResult": "tabular_classifier.training_loop",
     "build_preprocessor": "tabular_classifier.features",
     "classification_report": "tabular_classifier.metrics",
     "compute_metrics": "tabular_classifier.metrics",
@@ -80,9 +80,9 @@ _EXPORTS: dict[str, str] = {
     "plot_confusion_matrix": "tabular_classifier.metrics",
     "plot_precision_recall_curve": "tabular_classifier.metrics",
     "plot_roc_curve": "tabular_classifier.metrics",
-    "set_seeds": "tabular_classifier.training",
+    "set_seeds": "tabular_classifier.training_loop",
     "split_data": "tabular_classifier.split_assignment",
-    "train_classifier": "tabular_classifier.training",
+    "train_classifier": "tabular_classifier.training_loop",
     "validate_and_infer_schema": "tabular_classifier.data_validation",
 }
 
