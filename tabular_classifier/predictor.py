@@ -31,13 +31,12 @@ import safetensors
 import safetensors.torch
 import torch
 
-from tabular_classifier.config import config_to_dict
+from tabular_classifier.config import ModelConfig, config_to_dict
 from tabular_classifier.contract import ErrorKind, FeatureSpec, ParsedRows, RowContract
+from tabular_classifier.data import FeatureSchema
 from tabular_classifier.errors import InputValidationError
-from tabular_classifier.feature_schema import FeatureSchema
-from tabular_classifier.fitted_preprocessor import FittedPreprocessor
+from tabular_classifier.features import FittedPreprocessor
 from tabular_classifier.model import MLPClassifier
-from tabular_classifier.model_config import ModelConfig
 
 FORMAT_VERSION = 2
 """Version of the bundle layout written by :meth:`ModelBundle.save`."""
