@@ -69,6 +69,24 @@ class EpochRecord:
     val_accuracy: float
     val_roc_auc: float | None
 
+    def metrics(self) -> dict[str, float]:
+        """The epoch's metrics by name, for a tracker (``mlflow.log_metrics(..., step=epoch)``).
+
+        Returns:
+            ``train_loss``, ``train_accuracy``, ``val_loss`` and ``val_accuracy``, plus
+            ``val_roc_auc`` on the epochs that computed it, so that its series has no
+            placeholder points.
+        """
+        metrics = {
+            "train_loss": self.train_loss,
+            "train_accuracy": self.train_accuracy,
+            "val_loss": self.val_loss,
+            "val_accuracy": self.val_accuracy,
+        }
+        if self.val_roc_auc is not None:
+            metrics["val_roc_auc"] = self.val_roc_auc
+        return metrics
+
 
 @dataclass
 class TrainingResult:
