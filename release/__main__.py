@@ -17,16 +17,8 @@ import os
 import sys
 from typing import Any
 
-from serving.routing import (
-    Route,
-    RouteTable,
-    gateway_alive,
-    gateway_url,
-    read_serving,
-    start_gateway,
-    stop_gateway,
-    write_routes,
-)
+from serving.gateway_process import gateway_alive, start_gateway, stop_gateway
+from serving.routing import Route, RouteTable, gateway_url, read_serving, write_routes
 
 # Each subcommand's one-line help (shown by ``--help``) and its longer description.
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -278,7 +278,7 @@ class NumpyScorer:
             tensors = safetensors.numpy.load(files.weights)
         except safetensors.SafetensorError as exc:
             raise ValueError(f"{weights_path}: not a safetensors file: {exc}") from exc
-        layers = _linear_layers(tensors, metadata.get("architecture"), weights_path)
+        layers = _linear_layers(tensors, metadata.get("architecture") or {}, weights_path)
         try:
             preprocessor = json.loads(files.preprocessor)
             if files.format_version >= 2:
@@ -341,7 +341,9 @@ class NumpyScorer:
         return result
 
     def labels(self, probabilities: np.ndarray) -> list[str]:
-        """The predicted labels as text (``str`` of the schema's labels, as the model server
-        answers), positive at or above :attr:`decision_threshold`."""
+        """The predicted labels, as text (``str`` of the schema's labels, as the server answers).
+
+        The positive label at or above :attr:`decision_threshold`, the negative one below.
+        """
         negative, positive = self.label_texts
         return [positive if p >= self.decision_threshold else negative for p in probabilities]

@@ -114,9 +114,8 @@ def test_probabilities_and_labels_match_the_torch_predictor(bundle_dir: Path) ->
 def test_single_row_matches(bundle_dir: Path) -> None:
     predictor = Predictor.from_directory(bundle_dir)
     scorer = NumpyScorer.from_directory(bundle_dir)
-    body = json.dumps(
-        {"dataframe_records": [{"tenure": 5, "charges": None, "contract": "monthly", "paperless": True}]}
-    ).encode()
+    record = {"tenure": 5, "charges": None, "contract": "monthly", "paperless": True}
+    body = json.dumps({"dataframe_records": [record]}).encode()
     np.testing.assert_allclose(
         scorer.score(parse_rows(body, scorer.contract)),
         predictor.score(parse_rows(body, predictor.contract)),
@@ -129,7 +128,9 @@ def test_missing_category_token_is_the_preprocessors() -> None:
     assert MISSING_CATEGORY == FEATURES_MISSING_CATEGORY
 
 
-def _rewrite(directory: Path, tensors: dict[str, np.ndarray] | None = None, **metadata: Any) -> None:
+def _rewrite(
+    directory: Path, tensors: dict[str, np.ndarray] | None = None, **metadata: Any
+) -> None:
     meta = json.loads((directory / "metadata.json").read_text())
     if tensors is not None:
         data = safetensors.numpy.save(tensors)
@@ -200,7 +201,8 @@ def test_a_non_finite_output_is_refused(relu_bundle: Path) -> None:
     tensors["layers.3.bias"] = np.array([np.nan], dtype=np.float32)
     _rewrite(relu_bundle, tensors)
     scorer = NumpyScorer.from_directory(relu_bundle)
-    body = b'{"dataframe_records": [{"tenure": 1, "charges": 2.0, "contract": "monthly", "paperless": true}]}'
+    record = {"tenure": 1, "charges": 2.0, "contract": "monthly", "paperless": True}
+    body = json.dumps({"dataframe_records": [record]}).encode()
     with pytest.raises(InputValidationError, match="row 0: the model's output is not finite"):
         scorer.score(parse_rows(body, scorer.contract))
 
