@@ -242,6 +242,8 @@ def _stop(model: str | None) -> None:
         raise ValueError(f"model '{model}' is not served; served: {served}")
     from zenml.client import Client
 
+    from release.local_model import remove_staged
+
     names = [model] if model is not None else sorted(serving.models)
     if model is None:
         stop_gateway()
@@ -256,6 +258,8 @@ def _stop(model: str | None) -> None:
             model_name=name,
         )
         for route in (table.active, table.previous):
+            if route is not None:
+                remove_staged(route)
             if route is not None and deployer is not None:
                 try:
                     deployer.delete_model_server(UUID(route.service_id), force=True)

@@ -13,20 +13,20 @@ logged and the route has no local copy, so the gateway forwards to the model ser
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import orjson
-from zenml.logger import get_logger
 
 from serving.contract import parse_rows
 from serving.routing import Route, state_dir
 from serving.scorer import MANIFEST, ScorerUnavailable, load_route_scorer, manifest_for
 from tabular_classifier.evaluation import EvaluationReport
 
-logger = get_logger(__name__)
+logger = logging.getLogger(__name__)
 
 MODELS_DIR = "models"
 """Directory under the serving state directory holding one model copy per deployment."""
