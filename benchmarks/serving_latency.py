@@ -357,8 +357,8 @@ def _teardown(env: dict[str, str], work: Path, serve: subprocess.Popen[bytes] | 
 # --------------------------------------------------------------------------- load generator
 
 
-def _frames() -> dict[int, pd.DataFrame]:
-    data = pd.read_csv(DATA).drop(columns=[TARGET_COLUMN])
+def _frames(path: Path) -> dict[int, pd.DataFrame]:
+    data = pd.read_csv(path).drop(columns=[TARGET_COLUMN])
     return {
         n: data.iloc[np.arange(n) % len(data)].reset_index(drop=True).astype("float64")
         for n in ROW_COUNTS
@@ -1054,6 +1054,10 @@ def main() -> None:
             urllib.request.urlopen(f"http://127.0.0.1:{gateway_port}/health", timeout=10).read()
         )
         print(f"  gateway health: {gateway_health}", flush=True)
+        if gateway_health.get("scoring") != "in_process":
+            setup = (work / "setup.log").read_text(errors="replace").splitlines()
+            why = [line for line in setup if "in process" in line][-5:]
+            raise SystemExit(f"the gateway does not score the deployment in process: {why}")
         urls = {
             "floor": floor_url,
             "gateway": f"http://127.0.0.1:{gateway_port}/invocations",
@@ -1074,7 +1078,8 @@ def main() -> None:
                 "routes to a server of another run. Run again when the machine is quieter."
             )
         workers = {name: _workers(pid) for name, pid in servers.items()}
-        frames = _frames()
+        # The copy's data, as materialized by the README's command above.
+        frames = _frames(work / "repo" / DATA.relative_to(ROOT))
         bodies = {rows: _body(frame) for rows, frame in frames.items()}
 
         print("warm-up", flush=True)

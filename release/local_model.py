@@ -53,13 +53,18 @@ def _smoke(route: Route, report: EvaluationReport, tolerance: float) -> float:
     return worst
 
 
-def stage_model(route: Route, report: EvaluationReport, tolerance: float) -> Route:
+def stage_model(
+    route: Route, report: EvaluationReport, tolerance: float, tracking_uri: str | None = None
+) -> Route:
     """Copy, check and record ``route``'s model for in-process scoring (module docstring).
 
     Args:
         route: The new deployment's route, with its ``model_uri`` and ``deployment_id``.
         report: The model version's evaluation report (its smoke sample).
         tolerance: Largest accepted absolute difference on the smoke sample's probabilities.
+        tracking_uri: The MLflow tracking (and registry) URI that resolves ``models:/`` URIs:
+            the stack's experiment tracker's, as the model server gets it; None: MLflow's
+            default.
 
     Returns:
         ``route`` with ``model_path`` set, or unchanged (no local copy) when the copy cannot be
@@ -69,7 +74,11 @@ def stage_model(route: Route, report: EvaluationReport, tolerance: float) -> Rou
     try:
         import mlflow
 
-        local = Path(mlflow.artifacts.download_artifacts(route.model_uri, dst_path=str(target)))
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                route.model_uri, dst_path=str(target), tracking_uri=tracking_uri
+            )
+        )
         staged = replace(route, model_path=str(local))
         (local / MANIFEST).write_text(json.dumps(manifest_for(staged), indent=1))
         worst = _smoke(staged, report, tolerance)
