@@ -62,7 +62,7 @@ def stage_model(
         route: The new deployment's route, with its ``model_uri`` and ``deployment_id``.
         report: The model version's evaluation report (its smoke sample).
         tolerance: Largest accepted absolute difference on the smoke sample's probabilities.
-        tracking_uri: The MLflow tracking (and registry) URI that resolves ``models:/`` URIs:
+        tracking_uri: The MLflow tracking and registry URI that resolves ``models:/`` URIs:
             the stack's experiment tracker's, as the model server gets it; None: MLflow's
             default.
 
@@ -76,7 +76,10 @@ def stage_model(
 
         local = Path(
             mlflow.artifacts.download_artifacts(
-                route.model_uri, dst_path=str(target), tracking_uri=tracking_uri
+                route.model_uri,
+                dst_path=str(target),
+                tracking_uri=tracking_uri,
+                registry_uri=tracking_uri,
             )
         )
         staged = replace(route, model_path=str(local))
