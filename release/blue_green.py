@@ -425,14 +425,15 @@ def _start_and_check(
         model_uri=str(service.config.model_uri),
     )
     # The hot path: the gateway scores this same model in process (falls back to the server).
-    return stage_model(green, report, tolerance, _tracking_uri()), worst
+    _configure_mlflow()
+    return stage_model(green, report, tolerance), worst
 
 
-def _tracking_uri() -> str | None:
-    """The stack's MLflow tracking URI (where ``models:/`` URIs resolve), or None."""
-    tracker = Client().active_stack.experiment_tracker
-    get = getattr(tracker, "get_tracking_uri", None)
-    return str(get()) if callable(get) else None
+def _configure_mlflow() -> None:
+    """Point MLflow at the stack's tracking server and registry, as the model server does."""
+    configure = getattr(Client().active_stack.experiment_tracker, "configure_mlflow", None)
+    if callable(configure):
+        configure()
 
 
 def already_serving(

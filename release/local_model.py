@@ -53,18 +53,19 @@ def _smoke(route: Route, report: EvaluationReport, tolerance: float) -> float:
     return worst
 
 
-def stage_model(
-    route: Route, report: EvaluationReport, tolerance: float, tracking_uri: str | None = None
-) -> Route:
+def stage_model(route: Route, report: EvaluationReport, tolerance: float) -> Route:
     """Copy, check and record ``route``'s model for in-process scoring (module docstring).
+
+    ``models:/`` URIs resolve through MLflow's process-wide tracking and registry URIs, which
+    the caller configures as the model server does (the stack's experiment tracker's
+    ``configure_mlflow``); MLflow 3.17's ``download_artifacts`` ignores explicit
+    ``tracking_uri``/``registry_uri`` arguments for ``models:/`` URIs (seen: "Registered Model
+    ... not found").
 
     Args:
         route: The new deployment's route, with its ``model_uri`` and ``deployment_id``.
         report: The model version's evaluation report (its smoke sample).
         tolerance: Largest accepted absolute difference on the smoke sample's probabilities.
-        tracking_uri: The MLflow tracking and registry URI that resolves ``models:/`` URIs:
-            the stack's experiment tracker's, as the model server gets it; None: MLflow's
-            default.
 
     Returns:
         ``route`` with ``model_path`` set, or unchanged (no local copy) when the copy cannot be
@@ -74,14 +75,7 @@ def stage_model(
     try:
         import mlflow
 
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                route.model_uri,
-                dst_path=str(target),
-                tracking_uri=tracking_uri,
-                registry_uri=tracking_uri,
-            )
-        )
+        local = Path(mlflow.artifacts.download_artifacts(route.model_uri, dst_path=str(target)))
         staged = replace(route, model_path=str(local))
         (local / MANIFEST).write_text(json.dumps(manifest_for(staged), indent=1))
         worst = _smoke(staged, report, tolerance)
