@@ -68,9 +68,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout
 from scripts.ports import free_port
+from serving.supervisor import GATEWAY_THREAD_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "serving_latency.json"
@@ -612,7 +614,9 @@ def _in_process(
             result.update(statuses={}, errors=[], all_200=True, torch_threads=threads)
             cells[f"{name}/{rows}/1"] = result
     torch.set_num_threads(default_threads)
-    # The gateway's scorer: the rows as JSON values, parsed by the contract, then scored.
+    # The gateway's scorer: the rows as JSON values, parsed by the contract, then scored, with
+    # one BLAS thread as in the gateway (serving.supervisor.GATEWAY_THREAD_ENV).
+    blas = threadpool_limits(limits=1, user_api="blas")
     lists = {
         rows: (list(frame.columns), frame.to_numpy().tolist()) for rows, frame in frames.items()
     }
@@ -673,6 +677,7 @@ def _in_process(
             )
         ),
     }
+    blas.restore_original_limits()
     return cells, micro, probabilities
 
 
@@ -768,7 +773,8 @@ def _profile_gateway(
             str(state),
         ],
         cwd=env["PYTHONPATH"],
-        env=env,
+        # As the supervisor runs the gateway (one BLAS thread).
+        env={**GATEWAY_THREAD_ENV, **env},
         stdout=(work / "gateway-profiled.log").open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -287,11 +287,18 @@ class Gateway:
         request_id = request_id or uuid.uuid4().hex
         now = utc_now()
         records = []
-        for row, prediction, unknown in zip(rows, predictions, unknown_per_row, strict=True):
+        # Prediction ids: 32 hex characters, a random UUID4 for a one-row request; for a batch,
+        # one UUID4's first 26 characters (104 random bits) and the row's position in 6, which
+        # is unique too and spares a UUID per row (1.5 µs each: 1.5 ms per 1,000 rows).
+        base = uuid.uuid4().hex
+        ids = [base] if len(rows) == 1 else [f"{base[:26]}{i:06x}" for i in range(len(rows))]
+        for row, prediction, unknown, prediction_id in zip(
+            rows, predictions, unknown_per_row, ids, strict=True
+        ):
             prediction["unknown_categories"] = unknown
             record = dict(zip(columns, row, strict=True))
             record.update(
-                prediction_id=uuid.uuid4().hex,
+                prediction_id=prediction_id,
                 request_id=request_id,
                 timestamp=now,
                 source="serving",
