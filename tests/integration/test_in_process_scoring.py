@@ -21,7 +21,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from release.local_model import MODELS_DIR, remove_staged, stage_model
+from scripts.ports import free_port
 from serving.gateway import create_app
+from serving.gateway_process import start_gateway, stop_gateway
 from serving.mlflow_model import save_pyfunc_model
 from serving.routing import Route, RouteTable, write_routes
 from serving.scorer import MANIFEST
@@ -220,3 +222,17 @@ def test_a_copy_failing_its_smoke_test_is_not_staged(
     other = replace(route, deployment_id="f" * 32, model_path="")
     assert stage_model(other, wrong, tolerance=1e-6).model_path == ""
     assert not (state / MODELS_DIR / ("f" * 32)).exists()
+
+
+def test_the_supervised_gateway_runs_one_blas_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    state = tmp_path / "state"
+    state.mkdir()
+    pid = start_gateway(port=free_port(), directory=state, timeout=60)
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    finally:
+        stop_gateway(state)
+    assert b"OPENBLAS_NUM_THREADS=1" in environ
