@@ -8,7 +8,8 @@ data, trains and deploys the model with the README's commands, starts a plain
   * ``floor``: a plain FastAPI/uvicorn endpoint (1 worker) running the torch ``Predictor`` in
     process on the same bundle: the body parsed once by the row contract
     (``serving.contract.parse_rows``), ``Predictor.score``, the answer; no routing, no log, no
-    metrics. What one Python process can do, the bar the gateway is held to;
+    metrics; one torch and BLAS thread, as the gateway. What one Python process can do, the
+    bar the gateway is held to;
   * ``gateway``: ``POST /invocations`` on the gateway, the endpoint clients use (it scores the
     deployment's own model in process with the NumPy scorer, ``serving.scorer``);
   * ``mlflow_deployed``: the ZenML-managed MLflow model server behind it, called directly (the
@@ -251,6 +252,7 @@ _FLOOR = """
 import sys
 
 import orjson
+import torch
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
@@ -258,6 +260,7 @@ from serving.contract import parse_rows
 from tabular_classifier.predictor import Predictor
 
 predictor = Predictor.from_directory(sys.argv[1])
+torch.set_num_threads(1)  # one thread, as the gateway's BLAS; none waits for a busy core
 app = FastAPI()
 
 
@@ -290,7 +293,7 @@ def _start_floor(
     process = subprocess.Popen(
         [str(BIN / "python"), "-c", _FLOOR, str(bundle_dir), str(port), "--port", str(port)],
         cwd=env["PYTHONPATH"],
-        env=env,
+        env={**GATEWAY_THREAD_ENV, **env},
         stdout=(work / "floor.log").open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
