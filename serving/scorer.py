@@ -139,7 +139,7 @@ class Scorers:
                         route.deployment_id,
                         route.model_path,
                     )
-                except ScorerUnavailable as exc:
+                except Exception as exc:  # noqa: BLE001 - any failure: forward, and say why
                     self._scorers[key] = None
                     self._reasons[key] = str(exc)
                     logger.warning(
