@@ -1,17 +1,24 @@
-"""Benchmark: online serving latency and throughput, four ways side by side in one run.
+"""Benchmark: online serving latency and throughput, five ways side by side in one run.
 
 In a temporary copy of the working tree, on an isolated ZenML store (temporary
 ``ZENML_CONFIG_PATH``, free gateway port), it registers the ``local`` stack, makes sure of the
 data, trains and deploys the model with the README's commands, starts a plain
 ``mlflow models serve`` on the same registered version, then measures:
 
-  * ``gateway``: ``POST /invocations`` on the gateway, the endpoint clients use;
+  * ``floor``: a plain FastAPI/uvicorn endpoint (1 worker) running the torch ``Predictor`` in
+    process on the same bundle: the body parsed once by the row contract
+    (``serving.contract.parse_rows``), ``Predictor.score``, the answer; no routing, no log, no
+    metrics; one torch and BLAS thread, as the gateway. What one Python process can do, the
+    bar the gateway is held to;
+  * ``gateway``: ``POST /invocations`` on the gateway, the endpoint clients use (it scores the
+    deployment's own model in process with the NumPy scorer, ``serving.scorer``);
   * ``mlflow_deployed``: the ZenML-managed MLflow model server behind it, called directly (the
     ``url`` in ``route.json``);
   * ``mlflow_serve``: plain ``mlflow models serve --env-manager local`` (its default of one
     worker; ``--serve-workers`` to change it);
   * ``in_process``: ``Predictor.predict_proba`` on a DataFrame in this process (sequential
-    calls; no HTTP, no JSON), with torch's default threads and with one thread.
+    calls; no HTTP, no JSON), with torch's default threads and with one thread; and the
+    gateway's ``NumpyScorer.score`` on rows already parsed (``in_process_numpy``).
 
 for 1-row and 1,000-row payloads (rows of ``data/breast_cancer.csv`` without ``target``, as
 MLflow ``dataframe_split`` JSON) at concurrency 1 and 8. The load generator is one thread per
@@ -20,7 +27,8 @@ target is warmed up first and each cell runs a fixed number of requests. Per cel
 records the CPU time each server process (workers included) and the load generator spent per
 request, from /proc.
 
-Where the time goes: ``predict_proba`` on one row in microseconds, step by step; a second
+Where the time goes: one-row scoring in microseconds, step by step, for ``Predictor`` and for
+the ``NumpyScorer``; a second
 gateway on the same routing table run under cProfile (switched on for the timed requests
 only), its CPU split by component; and the MLflow scoring server's handler, step by step, in
 this process on the same model.
@@ -33,7 +41,8 @@ on 127.0.0.1; every process started here is stopped at the end (``python -m rele
 then the process groups), the temporary copy and store deleted, and the checkout's
 ``.zen/config.yaml`` put back byte for byte should anything have touched it.
 
-Usage: python benchmarks/serving_latency.py [--requests-1 400] [--requests-1000 60]
+Usage: python -m benchmarks.serving_latency [--requests-1 400] [--requests-1000 60]
+(from the repository root; about 10 minutes)
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -59,10 +69,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout  # noqa: E402
+from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout
 from scripts.ports import free_port
+from serving.supervisor import GATEWAY_THREAD_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "serving_latency.json"
@@ -73,10 +84,12 @@ TARGET_COLUMN = "target"
 
 ROW_COUNTS = (1, 1000)
 CONCURRENCY = (1, 8)
-HTTP_TARGETS = ("gateway", "mlflow_deployed", "mlflow_serve")
+HTTP_TARGETS = ("floor", "gateway", "mlflow_deployed", "mlflow_serve")
 GOALS = {
     "gateway_single_row_p99_ms_at_c8": 10.0,
     "in_process_single_row_us": 100.0,
+    "gateway_vs_floor": 0.8,
+    "gateway_vs_mlflow_serve": 1.0,
 }
 VERSIONS = (
     "zenml",
@@ -234,6 +247,66 @@ def _start_mlflow_serve(
     raise SystemExit("mlflow models serve did not answer /ping within 180 s")
 
 
+# The floor: a plain FastAPI endpoint, one uvicorn worker, the torch Predictor in process.
+_FLOOR = """
+import sys
+
+import orjson
+import torch
+import uvicorn
+from fastapi import FastAPI, Request, Response
+
+from serving.contract import parse_rows
+from tabular_classifier.predictor import Predictor
+
+predictor = Predictor.from_directory(sys.argv[1])
+torch.set_num_threads(1)  # one thread, as the gateway's BLAS; none waits for a busy core
+app = FastAPI()
+
+
+@app.post("/invocations")
+async def invocations(request: Request) -> Response:
+    rows = parse_rows(await request.body(), predictor.contract)
+    probabilities = predictor.score(rows)
+    labels = predictor.labels(probabilities)
+    predictions = [
+        {"probability": p, "label": str(label)}
+        for p, label in zip(probabilities.tolist(), labels, strict=True)
+    ]
+    return Response(orjson.dumps({"predictions": predictions}), media_type="application/json")
+
+
+@app.get("/ping")
+async def ping() -> Response:
+    return Response(b"{}", media_type="application/json")
+
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+"""
+
+
+def _start_floor(
+    env: dict[str, str], bundle_dir: Path, work: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the floor endpoint on a free port (its command line has ``--port <port>``)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "python"), "-c", _FLOOR, str(bundle_dir), str(port), "--port", str(port)],
+        cwd=env["PYTHONPATH"],
+        env={**GATEWAY_THREAD_ENV, **env},
+        stdout=(work / "floor.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while _http_get(f"{url}/ping") != 200:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the floor endpoint did not start; see {work / 'floor.log'}")
+        time.sleep(0.3)
+    return process, f"{url}/invocations"
+
+
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
@@ -289,8 +362,8 @@ def _teardown(env: dict[str, str], work: Path, serve: subprocess.Popen[bytes] | 
 # --------------------------------------------------------------------------- load generator
 
 
-def _frames() -> dict[int, pd.DataFrame]:
-    data = pd.read_csv(DATA).drop(columns=[TARGET_COLUMN])
+def _frames(path: Path) -> dict[int, pd.DataFrame]:
+    data = pd.read_csv(path).drop(columns=[TARGET_COLUMN])
     return {
         n: data.iloc[np.arange(n) % len(data)].reset_index(drop=True).astype("float64")
         for n in ROW_COUNTS
@@ -458,7 +531,7 @@ def _server_pids(marker: str, ports: dict[str, int]) -> dict[str, int]:
             continue
         for name, port in ports.items():
             if any(a == "--port" and b == str(port) for a, b in zip(argv, argv[1:], strict=False)):
-                if name == "gateway" or any(arg.endswith("uvicorn") for arg in argv):
+                if name in ("gateway", "floor") or any(arg.endswith("uvicorn") for arg in argv):
                     found[name] = pid
     return found
 
@@ -523,9 +596,13 @@ def _in_process(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[int, list[float]]]:
     import torch
 
+    from tabular_classifier.contract import ParsedRows
     from tabular_classifier.predictor import Predictor
+    from tabular_classifier.scoring import NumpyScorer
 
     predictor = Predictor.from_directory(bundle_dir)
+    scorer = NumpyScorer.from_directory(bundle_dir)
+    contract = scorer.contract
     cells: dict[str, Any] = {}
     probabilities: dict[int, list[float]] = {}
     default_threads = torch.get_num_threads()
@@ -540,27 +617,70 @@ def _in_process(
             result.update(statuses={}, errors=[], all_200=True, torch_threads=threads)
             cells[f"{name}/{rows}/1"] = result
     torch.set_num_threads(default_threads)
+    # The gateway's scorer: the rows as JSON values, parsed by the contract, then scored, with
+    # one BLAS thread as in the gateway (serving.supervisor.GATEWAY_THREAD_ENV).
+    blas = threadpool_limits(limits=1, user_api="blas")
+    lists = {
+        rows: (list(frame.columns), frame.to_numpy().tolist()) for rows, frame in frames.items()
+    }
+    for rows in frames:
+        columns, values = lists[rows]
+        times = _timeit(
+            lambda c=columns, v=values: scorer.score(contract.parse_rows(c, v)),
+            requests[rows],
+            warmup=20,
+        )
+        result = _summary(list(times / 1e6), float(times.sum() / 1e6))
+        result.update(statuses={}, errors=[], all_200=True)
+        cells[f"in_process_numpy/{rows}/1"] = result
 
     one = frames[1]
     bundle = predictor.bundle
-    features = bundle.preprocessor.transform(one)
-    tensor = torch.from_numpy(features)
+    columns, values = lists[1]
+    canonical = contract.parse_rows(columns, values).json_rows()
+    parsed = predictor.contract.parse_frame(one)
+    tensor = torch.from_numpy(bundle.preprocessor.transform_parsed(parsed))
 
     def forward() -> Any:
         with torch.inference_mode():
             return torch.sigmoid(bundle.model(tensor).double()).numpy()
 
+    def fresh() -> ParsedRows:  # parsed rows cache their arrays: a new object per call
+        return ParsedRows.from_rows(contract, canonical)
+
     micro = {
         "predict_proba_1_row": _us(_timeit(lambda: predictor.predict_proba(one), micro_calls)),
+        "numpy_score_1_row": _us(_timeit(lambda: scorer.score(fresh()), micro_calls)),
+        "numpy_parse_and_score_1_row": _us(
+            _timeit(lambda: scorer.score(contract.parse_rows(columns, values)), micro_calls)
+        ),
         "steps_1_row": {
-            "validate_input": _us(_timeit(lambda: predictor.validate_input(one), micro_calls)),
-            "preprocessor_transform": _us(
-                _timeit(lambda: bundle.preprocessor.transform(one), micro_calls)
+            "Predictor: contract.parse_frame (DataFrame)": _us(
+                _timeit(lambda: predictor.contract.parse_frame(one), micro_calls)
             ),
-            "torch_forward_sigmoid": _us(_timeit(forward, micro_calls)),
+            "Predictor: preprocessor.transform_parsed": _us(
+                _timeit(lambda: bundle.preprocessor.transform_parsed(parsed), micro_calls)
+            ),
+            "Predictor: torch forward + sigmoid": _us(_timeit(forward, micro_calls)),
+            "NumpyScorer: contract.parse_rows (JSON values)": _us(
+                _timeit(lambda: contract.parse_rows(columns, values), micro_calls)
+            ),
+            "NumpyScorer: features": _us(_timeit(lambda: scorer.features(fresh()), micro_calls)),
+            "NumpyScorer: score (features + MLP + sigmoid)": _us(
+                _timeit(lambda: scorer.score(fresh()), micro_calls)
+            ),
         },
         "torch_threads": torch.get_num_threads(),
+        "numpy_vs_torch_max_abs_diff_1000_rows": float(
+            np.max(
+                np.abs(
+                    scorer.score(contract.parse_rows(*lists[1000]))
+                    - np.asarray(probabilities[1000])
+                )
+            )
+        ),
     }
+    blas.restore_original_limits()
     return cells, micro, probabilities
 
 
@@ -656,7 +776,8 @@ def _profile_gateway(
             str(state),
         ],
         cwd=env["PYTHONPATH"],
-        env=env,
+        # As the supervisor runs the gateway (one BLAS thread).
+        env={**GATEWAY_THREAD_ENV, **env},
         stdout=(work / "gateway-profiled.log").open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -798,31 +919,39 @@ def _goals(cells: dict[str, Any], micro: dict[str, Any]) -> list[dict[str, Any]]
     goals.append(
         {
             "goal": "deployed endpoint (gateway), 1 row, concurrency 8: p99 <= 10 ms",
-            "measured": f"{p99:.1f} ms",
+            "measured": f"{p99:.1f} ms (p50 {cells['gateway/1/8']['p50_ms']:.1f} ms)",
             "met": p99 <= GOALS["gateway_single_row_p99_ms_at_c8"],
         }
     )
     for rows in ROW_COUNTS:
         for c in CONCURRENCY:
             gateway = cells[f"gateway/{rows}/{c}"]["requests_per_s"]
-            serve = cells[f"mlflow_serve/{rows}/{c}"]["requests_per_s"]
-            goals.append(
-                {
-                    "goal": f"gateway throughput >= mlflow models serve ({rows} rows, c={c})",
-                    "measured": f"{gateway:.1f} vs {serve:.1f} req/s ({gateway / serve:.2f}x)",
-                    "met": gateway >= serve,
-                }
-            )
-    median = micro["predict_proba_1_row"]["median_us"]
-    goals.append(
-        {
-            "goal": "in-process predict_proba, 1 row: <= 100 us",
-            "measured": (
-                f"median {median:.0f} us, p99 {micro['predict_proba_1_row']['p99_us']:.0f} us"
-            ),
-            "met": median <= GOALS["in_process_single_row_us"],
-        }
-    )
+            for other, key in (
+                ("floor", "gateway_vs_floor"),
+                ("mlflow_serve", "gateway_vs_mlflow_serve"),
+            ):
+                theirs = cells[f"{other}/{rows}/{c}"]["requests_per_s"]
+                goals.append(
+                    {
+                        "goal": f"gateway throughput >= {GOALS[key]:.1f}x {other} "
+                        f"({rows} rows, c={c})",
+                        "measured": f"{gateway:.1f} vs {theirs:.1f} req/s "
+                        f"({gateway / theirs:.2f}x)",
+                        "met": gateway >= GOALS[key] * theirs,
+                    }
+                )
+    for name, label in (
+        ("numpy_score_1_row", "NumpyScorer.score (the gateway's scorer)"),
+        ("predict_proba_1_row", "Predictor.predict_proba (torch, DataFrame)"),
+    ):
+        t = micro[name]
+        goals.append(
+            {
+                "goal": f"in-process 1-row predict, {label}: <= 100 us",
+                "measured": f"median {t['median_us']:.0f} us, p99 {t['p99_us']:.0f} us",
+                "met": t["median_us"] <= GOALS["in_process_single_row_us"],
+            }
+        )
     return goals
 
 
@@ -842,9 +971,9 @@ def _markdown(result: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "| CPU ms per request | rows | c | gateway | MLflow (deployed) | mlflow serve "
+        "| CPU ms per request | rows | c | floor | gateway | MLflow (deployed) | mlflow serve "
         "| load generator |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, cell in result["cells"].items():
         if "cpu_ms_per_request" not in cell:
@@ -861,7 +990,12 @@ def _markdown(result: dict[str, Any]) -> str:
         "| in process, 1 row (µs) | median | p99 | min | calls |",
         "|---|---:|---:|---:|---:|",
     ]
-    rows_us = {"predict_proba": micro["predict_proba_1_row"], **micro["steps_1_row"]}
+    rows_us = {
+        "Predictor.predict_proba (DataFrame)": micro["predict_proba_1_row"],
+        "NumpyScorer.score (parsed rows)": micro["numpy_score_1_row"],
+        "NumpyScorer: parse + score": micro["numpy_parse_and_score_1_row"],
+        **micro["steps_1_row"],
+    }
     for name, t in rows_us.items():
         lines.append(
             f"| {name} | {t['median_us']:.0f} | {t['p99_us']:.0f} | {t['min_us']:.0f} "
@@ -905,7 +1039,6 @@ def main() -> None:
     warmups = {1: args.warmup_1, 1000: args.warmup_1000}
 
     os.environ.update(OFFLINE_ENV)
-    # Run as `python benchmarks/serving_latency.py`: the project's packages are imported below.
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     (work / "tmp").mkdir()
     gateway_port = free_port()
@@ -913,6 +1046,7 @@ def main() -> None:
     repo_config = ROOT / ".zen" / "config.yaml"
     saved = repo_config.read_bytes() if repo_config.is_file() else None
     serve: subprocess.Popen[bytes] | None = None
+    floor: subprocess.Popen[bytes] | None = None
     leftovers: list[int] = []
     started = time.time()
     try:
@@ -924,7 +1058,17 @@ def main() -> None:
         serve, serve_url = _start_mlflow_serve(
             env, tracking_uri, route["registered_version"], work, args.serve_workers
         )
+        floor, floor_url = _start_floor(env, bundle_dir, work)
+        gateway_health = json.loads(
+            urllib.request.urlopen(f"http://127.0.0.1:{gateway_port}/health", timeout=10).read()
+        )
+        print(f"  gateway health: {gateway_health}", flush=True)
+        if gateway_health.get("scoring") != "in_process":
+            setup = (work / "setup.log").read_text(errors="replace").splitlines()
+            why = [line for line in setup if "in process" in line][-5:]
+            raise SystemExit(f"the gateway does not score the deployment in process: {why}")
         urls = {
+            "floor": floor_url,
             "gateway": f"http://127.0.0.1:{gateway_port}/invocations",
             "mlflow_deployed": route["url"],
             "mlflow_serve": serve_url,
@@ -943,7 +1087,8 @@ def main() -> None:
                 "routes to a server of another run. Run again when the machine is quieter."
             )
         workers = {name: _workers(pid) for name, pid in servers.items()}
-        frames = _frames()
+        # The copy's data, as materialized by the README's command above.
+        frames = _frames(work / "repo" / DATA.relative_to(ROOT))
         bodies = {rows: _body(frame) for rows, frame in frames.items()}
 
         print("warm-up", flush=True)
@@ -970,7 +1115,7 @@ def main() -> None:
                         urls[target], bodies[rows], requests[rows], c, servers
                     )
                 if c == CONCURRENCY[0]:
-                    for name in ("in_process", "in_process_1_thread"):
+                    for name in ("in_process", "in_process_1_thread", "in_process_numpy"):
                         cells[f"{name}/{rows}/1"] = in_cells[f"{name}/{rows}/1"]
 
         load_average["after"] = os.getloadavg()
@@ -999,6 +1144,8 @@ def main() -> None:
         }
     finally:
         print("teardown", flush=True)
+        if floor is not None:
+            _stop_group(floor)
         leftovers = _teardown(env, work, serve)
         if saved is not None:
             repo_config.write_bytes(saved)
@@ -1014,7 +1161,12 @@ def main() -> None:
             "registered_version": route["registered_version"],
             "features": len(frames[1].columns),
         },
-        "targets": {**urls, "in_process": "Predictor.predict_proba(DataFrame), sequential"},
+        "targets": {
+            **urls,
+            "in_process": "Predictor.predict_proba(DataFrame), sequential",
+            "in_process_numpy": "NumpyScorer.score(contract.parse_rows(JSON values)), sequential",
+        },
+        "gateway_health": gateway_health,
         "method": {
             "client": "one thread per connection, keep-alive http.client, pre-encoded bodies",
             "requests_per_cell": {str(k): v for k, v in requests.items()},

@@ -17,16 +17,8 @@ import os
 import sys
 from typing import Any
 
-from serving.routing import (
-    Route,
-    RouteTable,
-    gateway_alive,
-    gateway_url,
-    read_serving,
-    start_gateway,
-    stop_gateway,
-    write_routes,
-)
+from serving.gateway_process import gateway_alive, start_gateway, stop_gateway
+from serving.routing import Route, RouteTable, gateway_url, read_serving, write_routes
 
 # Each subcommand's one-line help (shown by ``--help``) and its longer description.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -250,6 +242,8 @@ def _stop(model: str | None) -> None:
         raise ValueError(f"model '{model}' is not served; served: {served}")
     from zenml.client import Client
 
+    from release.local_model import remove_staged
+
     names = [model] if model is not None else sorted(serving.models)
     if model is None:
         stop_gateway()
@@ -264,6 +258,8 @@ def _stop(model: str | None) -> None:
             model_name=name,
         )
         for route in (table.active, table.previous):
+            if route is not None:
+                remove_staged(route)
             if route is not None and deployer is not None:
                 try:
                     deployer.delete_model_server(UUID(route.service_id), force=True)

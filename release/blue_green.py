@@ -28,6 +28,7 @@ from uuid import UUID, uuid4
 from zenml.client import Client
 from zenml.logger import get_logger
 
+from release.local_model import remove_staged, stage_model
 from release.production import (
     ProductionRefused,
     current_production,
@@ -35,6 +36,7 @@ from release.production import (
     registered_version,
     set_production,
 )
+from serving.gateway_process import check_gateway_port, start_gateway
 from serving.identity import (
     ServerProcess,
     UnidentifiedServer,
@@ -47,10 +49,8 @@ from serving.routing import (
     HistoryEntry,
     Route,
     RouteTable,
-    check_gateway_port,
     read_routes,
     read_serving,
-    start_gateway,
     write_routes,
 )
 from tabular_classifier.evaluation import EvaluationReport
@@ -422,8 +422,18 @@ def _start_and_check(
         deployment_id=uuid4().hex,
         server_pid=server.pid,
         server_started_at=server.started_at,
+        model_uri=str(service.config.model_uri),
     )
-    return green, worst
+    # The hot path: the gateway scores this same model in process (falls back to the server).
+    _configure_mlflow()
+    return stage_model(green, report, tolerance), worst
+
+
+def _configure_mlflow() -> None:
+    """Point MLflow at the stack's tracking server and registry, as the model server does."""
+    configure = getattr(Client().active_stack.experiment_tracker, "configure_mlflow", None)
+    if callable(configure):
+        configure()
 
 
 def already_serving(
@@ -503,6 +513,9 @@ def switch(green: Route, history: tuple[HistoryEntry, ...] | None = None) -> Rou
     }
     for service_id in retired:
         _delete_server(service_id)
+    for route in (old.active, old.previous):
+        if route is not None and route.service_id in retired:
+            remove_staged(route)
     logger.info(
         "Gateway now routes to %s version %s%s",
         green.model_name,

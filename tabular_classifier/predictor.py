@@ -12,7 +12,6 @@ their contract is derived from the schema and the preprocessing (numbers as ``fl
 as ``categorical``, every column nullable), with the scorable bounds of their own weights.
 """
 
-import hashlib
 import json
 import math
 import numbers
@@ -37,11 +36,10 @@ from tabular_classifier.data import FeatureSchema
 from tabular_classifier.errors import InputValidationError
 from tabular_classifier.features import FittedPreprocessor
 from tabular_classifier.model import MLPClassifier
+from tabular_classifier.scoring import read_bundle_files, sha256
 
 FORMAT_VERSION = 2
 """Version of the bundle layout written by :meth:`ModelBundle.save`."""
-READABLE_FORMAT_VERSIONS = (1, 2)
-"""Versions :meth:`ModelBundle.load` reads."""
 
 
 def derive_contract(
@@ -82,10 +80,6 @@ def _sync_directory(path: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -195,8 +189,8 @@ class ModelBundle:
                 },
                 "extra": self.extra,
                 "checksums": {
-                    "model.safetensors": _sha256(weights),
-                    "preprocessor.json": _sha256(preprocessor),
+                    "model.safetensors": sha256(weights),
+                    "preprocessor.json": sha256(preprocessor),
                 },
             },
             "metadata.json",
@@ -244,35 +238,10 @@ class ModelBundle:
             ValueError: If a file is corrupt, fails its checksum, or has an unknown
                 ``format_version``, or the parts disagree; the message names the file.
         """
-        root = Path(directory)
-        if not root.is_dir():
-            raise FileNotFoundError(f"{root}: model bundle directory not found")
-        for name in cls.FILES:
-            if not (root / name).is_file():
-                raise FileNotFoundError(f"{root / name}: missing from the model bundle")
+        files = read_bundle_files(directory)
+        root, metadata, version = files.root, files.metadata, files.format_version
         metadata_path = root / "metadata.json"
-        try:
-            metadata = json.loads(metadata_path.read_bytes())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{metadata_path}: not valid JSON: {exc}") from exc
-        if not isinstance(metadata, dict):
-            raise ValueError(f"{metadata_path}: expected a JSON object")
-        version = metadata.get("format_version")
-        if version not in READABLE_FORMAT_VERSIONS:
-            raise ValueError(
-                f"{metadata_path}: unknown format_version {version!r}; this code reads "
-                f"versions {list(READABLE_FORMAT_VERSIONS)}"
-            )
-        checksums = metadata.get("checksums")
-        if not isinstance(checksums, dict):
-            raise ValueError(f"{metadata_path}: no 'checksums' object")
-        contents: dict[str, bytes] = {}
-        for name in ("model.safetensors", "preprocessor.json"):
-            data = (root / name).read_bytes()
-            if _sha256(data) != checksums.get(name):
-                raise ValueError(f"{root / name}: SHA-256 does not match metadata.json")
-            contents[name] = data
-
+        contents = {"model.safetensors": files.weights, "preprocessor.json": files.preprocessor}
         preprocessor_path = root / "preprocessor.json"
         try:
             preprocessor = FittedPreprocessor.from_dict(json.loads(contents["preprocessor.json"]))
