@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from alerters.jsonl_webhook import read_alerts
+from tabular_classifier.records import RetrainRun
 from tests.e2e.workspace import ZENML_HOME, Workspace
 
 pytestmark = pytest.mark.e2e
@@ -333,13 +334,19 @@ def test_drift_with_on_drift_retrain_starts_a_training_run(
     )
     out = outputs(zenml_client, "monitoring_e2e_retrain")
     assert out["summary"].dataset_drift and out["summary"].prediction_drift
-    retrain = out["outcome"].retrain
-    assert retrain is not None
-    assert retrain["status"] == "completed" and retrain["returncode"] == 0
-    started = zenml_client.get_pipeline_run(retrain["run_id"])
-    assert started.name == retrain["run_name"] and started.id not in before
+    retrain_step = out["run"].steps["retrain_on_drift"]
+    retrain = retrain_step.outputs["retraining_run"][0].load()
+    assert isinstance(retrain, RetrainRun)
+    assert retrain.status == "completed" and retrain.returncode == 0
+    assert retrain.config_path == "configs/training.yaml"
+    started = zenml_client.get_pipeline_run(retrain.run_id)
+    assert started.name == retrain.run_name and started.id not in before
+    assert retrain.run_name.startswith(f"training_retrain_{str(out['run'].id)[:8]}_")
     assert started.pipeline.name == "training_pipeline"
+    # The alert went out before the retraining step started.
+    assert out["run"].steps["send_alerts"].end_time <= retrain_step.start_time
     [alert] = alerts_of("monitoring_e2e_retrain")
     assert str(out["report"].id) in alert["message"]
     assert f"/runs/{out['run'].id}" in alert["details"]["report"]["dashboard"]
-    assert out["run"].steps["send_alerts"].run_metadata["retrain_run_id"] == retrain["run_id"]
+    assert retrain_step.run_metadata["retrain_run_id"] == retrain.run_id
+    assert retrain_step.run_metadata["retrain_run_name"] == retrain.run_name
