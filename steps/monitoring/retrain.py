@@ -94,7 +94,10 @@ def start_retraining(cfg: RetrainConfig, monitoring_run: str) -> RetrainRun:
             name=run_name,
         )
         logger.info("Retraining: %s with %s (run %s)", RETRAIN_PIPELINE, cfg.config_path, run_name)
-        child.start()
+        # The child imports this module by name before it runs: the source root must be on its
+        # path (ZenML puts it on this process's path only while it loads a source).
+        with source_utils.prepend_python_path(str(root)):
+            child.start()
         child.join(cfg.timeout_s)
         if child.is_alive():
             child.terminate()

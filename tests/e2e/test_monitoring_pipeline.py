@@ -350,3 +350,30 @@ def test_drift_with_on_drift_retrain_starts_a_training_run(
     assert f"/runs/{out['run'].id}" in alert["details"]["report"]["dashboard"]
     assert retrain_step.run_metadata["retrain_run_id"] == retrain.run_id
     assert retrain_step.run_metadata["retrain_run_name"] == retrain.run_name
+
+
+def test_a_retraining_run_past_its_timeout_is_stopped_and_fails_the_run(
+    workspace: Workspace, zenml_client: Any, production: Any, tmp_path: Path
+) -> None:
+    """``retrain.timeout_s`` stops the training process; the alerts are out, the run fails."""
+    from scripts.drift_demo import demo_batch
+
+    training_config = workspace.root / "configs" / "training.yaml"
+    batch, _schema = demo_batch("drifted", rows=200, training_config=training_config)
+    write_log(tmp_path / "log", batch, production)
+    result = run_monitoring(
+        workspace,
+        "monitoring_e2e_retrain_timeout",
+        check=False,
+        window={"log_dir": str(tmp_path / "log")},
+        on_drift="retrain",
+        retrain={"timeout_s": 1.0},
+    )
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "did not complete (timed out after 1.0 s" in output
+    run = zenml_client.get_pipeline_run("monitoring_e2e_retrain_timeout")
+    assert run.steps["send_alerts"].status.value == "completed"
+    assert run.steps["retrain_on_drift"].status.value == "failed"
+    [alert] = alerts_of("monitoring_e2e_retrain_timeout")
+    assert alert["details"]["kind"] == "drift"

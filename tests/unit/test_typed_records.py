@@ -178,3 +178,28 @@ def test_records_refuse_unknown_fields() -> None:
         RetrainRun.model_validate(
             {"run_name": "r", "status": "completed", "config_path": "c", "colour": 1}
         )
+
+
+@pytest.mark.parametrize("with_previous", [False, True])
+def test_deployment_takes_what_the_blue_green_deployment_records(with_previous: bool) -> None:
+    """``deploy_model`` validates ``release.blue_green.deploy``'s record into a ``Deployment``."""
+    from release.blue_green import _record
+    from serving.routing import Route
+
+    def route(version: str) -> Route:
+        return Route(
+            model_name="m",
+            model_version=version,
+            registered_version=version,
+            service_id=f"service-{version}",
+            url="http://127.0.0.1:8001/invocations",
+            health_url="http://127.0.0.1:8001/ping",
+            contract={},
+            deployment_id=f"d{version}",
+        )
+
+    previous = route("2") if with_previous else None
+    record = Deployment.model_validate(_record(route("3"), previous, 1e-6))
+    assert record.model_version == "3" and record.smoke_max_abs_diff == 1e-6
+    assert record.previous_version == ("2" if with_previous else None)
+    assert record.gateway.startswith("http://127.0.0.1:")
