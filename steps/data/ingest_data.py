@@ -49,19 +49,18 @@ def ingest_data(
             names, or its md5 differs from its ``.dvc`` pointer file.
     """
     with record_failure("ingest_data"):
-        cfg = data_config
-        version = resolve_data_version(cfg.path)
+        version = resolve_data_version(data_config.path)
         if data_fingerprint is not None and fingerprint_md5(data_fingerprint) != version.md5:
             logger.warning(
                 "%s changed between pipeline compilation and ingestion (md5 %s → %s)",
-                cfg.path,
+                data_config.path,
                 fingerprint_md5(data_fingerprint),
                 version.md5,
             )
-        frame = load_table(cfg)
+        frame = load_table(data_config)
         logger.info(
             "Ingested %s: %d rows x %d columns, md5 %s, DVC-tracked: %s",
-            cfg.path,
+            data_config.path,
             len(frame),
             frame.shape[1],
             version.md5,

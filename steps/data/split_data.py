@@ -46,9 +46,8 @@ def split_data(
             column is missing.
     """
     with record_failure("split_data"):
-        split = split_config
         data_split = DataSplit.compute(
-            raw_data, feature_schema, split, data_version.md5, data_version.path
+            raw_data, feature_schema, split_config, data_version.md5, data_version.path
         )
         counts = data_split.counts
         sizes = {
@@ -56,13 +55,13 @@ def split_data(
             "validation_rows": counts["val"],
             "test_rows": counts["test"],
         }
-        log_metadata(metadata={**sizes, "random_state": split.random_state})
+        log_metadata(metadata={**sizes, "random_state": split_config.random_state})
         mlflow.log_params(
             {
                 **{"data." + k: v for k, v in sizes.items()},
-                "split.test_size": split.test_size,
-                "split.val_size": split.val_size,
-                "split.random_state": split.random_state,
+                "split.test_size": split_config.test_size,
+                "split.val_size": split_config.val_size,
+                "split.random_state": split_config.random_state,
             }
         )
         return data_split

@@ -39,11 +39,10 @@ def validate_data(
             a non-numeric value in a numeric feature, or a missing declared column.
     """
     with record_failure("validate_data"):
-        cfg = data_config
-        schema = validate_and_infer_schema(raw_data, cfg, source=cfg.path)
+        schema = validate_and_infer_schema(raw_data, data_config, source=data_config.path)
         logger.info(
             "%s is valid: target '%s' (positive %r), %d numeric and %d categorical features",
-            cfg.path,
+            data_config.path,
             schema.target,
             schema.positive_label,
             len(schema.numeric_features),

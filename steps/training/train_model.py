@@ -76,14 +76,12 @@ def train_model(
         the config and the best epoch's validation metrics.
     """
     with record_failure("train_model"):
-        cfg = model_config
-        schema = feature_schema
-        train_split = data_split.take(raw_data, "train", schema)
-        validation_split = data_split.take(raw_data, "val", schema)
-        mlflow.log_params({**cfg.mlflow_params(), "model_config_file": model_config_file})
+        train_split = data_split.take(raw_data, "train", feature_schema)
+        validation_split = data_split.take(raw_data, "val", feature_schema)
+        mlflow.log_params({**model_config.mlflow_params(), "model_config_file": model_config_file})
         mlflow.set_tags(
             {
-                "model_config.name": cfg.name,
+                "model_config.name": model_config.name,
                 "model_config.file": model_config_file,
                 "model_config.sha256": model_config_sha256,
                 "zenml.run_id": str(get_step_context().pipeline_run.id),
@@ -92,13 +90,13 @@ def train_model(
         )
         logger.info(
             "Training %s on %d rows, validating on %d rows",
-            cfg.name,
+            model_config.name,
             len(train_split),
             len(validation_split),
         )
         bundle, result = fit_bundle(
-            cfg,
-            schema,
+            model_config,
+            feature_schema,
             train_split,
             validation_split,
             na_values=na_values or [],
