@@ -21,12 +21,11 @@ import yaml
 
 from serving.mlflow_model import log_pyfunc_model
 from tabular_classifier.config import SplitConfig, load_data_config, load_model_config
-from tabular_classifier.data import encode_target, load_table, split_data, validate_and_infer_schema
+from tabular_classifier.data import load_table, split_data, validate_and_infer_schema
 from tabular_classifier.data_version import resolve_data_version
 from tabular_classifier.evaluation import evaluate, reference_predictions
-from tabular_classifier.features import FittedPreprocessor
-from tabular_classifier.predictor import ModelBundle, Predictor
-from tabular_classifier.training import train_classifier
+from tabular_classifier.predictor import Predictor
+from tabular_classifier.training import fit_bundle
 
 
 def main() -> None:
@@ -51,36 +50,14 @@ def main() -> None:
         frame = load_table(data_cfg)
         schema = validate_and_infer_schema(frame, data_cfg, source=data_cfg.path)
         train, val, test = split_data(frame, schema, split_cfg, source=data_cfg.path)
-        pre = FittedPreprocessor.fit(train, schema)
-        x_train, x_val = (pre.transform(f[schema.feature_columns]) for f in (train, val))
-        y_train, y_val = (encode_target(f[schema.target], schema) for f in (train, val))
-        hp = model_cfg.model_dump(mode="json")
-        hp.pop("description")
-        hp["hidden_sizes"] = ",".join(map(str, model_cfg.hidden_sizes))
-        mlflow.log_params(hp)
-
-        def log_epoch(r):  # type: ignore[no-untyped-def]
-            mlflow.log_metrics(
-                {
-                    "train_loss": r.train_loss,
-                    "train_accuracy": r.train_accuracy,
-                    "val_loss": r.val_loss,
-                    "val_accuracy": r.val_accuracy,
-                    "val_roc_auc": r.val_roc_auc,
-                },
-                step=r.epoch,
-            )
-
-        result = train_classifier(model_cfg, x_train, y_train, x_val, y_val, on_epoch=log_epoch)
-        best = result.history[result.best_epoch - 1]
-        bundle = ModelBundle(
-            model=result.model,
-            preprocessor=pre,
-            schema=schema,
-            model_config=model_cfg,
-            decision_threshold=model_cfg.decision_threshold,
-            metrics={"val_loss": best.val_loss},
-            extra={},
+        mlflow.log_params(model_cfg.mlflow_params())
+        bundle, _ = fit_bundle(
+            model_cfg,
+            schema,
+            train,
+            val,
+            na_values=data_cfg.na_values,
+            on_epoch=lambda r: mlflow.log_metrics(r.metrics(), step=r.epoch),
         )
         predictor = Predictor(bundle)
         report = evaluate(predictor, test, schema)

@@ -2,7 +2,7 @@
 
 Layout under the artifact URI: ``report.json`` (metrics, confusion matrix, curves, smoke
 sample), ``classification_report.txt``, ``report.md`` and one PNG per plot. The dashboard shows
-the Markdown report and the three plots.
+the Markdown report and one image per plot (``tabular_classifier.evaluation.PLOT_NAMES``).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout
+from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout, run_in_checkout
 from scripts.ports import free_port
 
 MODEL_NAME = "breast_cancer_classifier"
@@ -95,22 +95,7 @@ class DemoStore:
         Raises:
             RuntimeError: When ``check`` and the command exits non-zero (its output included).
         """
-        result = subprocess.run(
-            list(args),
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            out = "\n".join(
-                line
-                for line in (result.stdout + result.stderr).splitlines()
-                if not line.lstrip().startswith(("│", "╭", "╰"))
-            )
-            raise RuntimeError(f"{' '.join(args)} exited {result.returncode}\n{out[-8000:]}")
-        return result
+        return run_in_checkout(args, self.root, self.env, check=check, timeout=timeout)
 
     def _timed(self, stage: str, *args: str) -> subprocess.CompletedProcess[str]:
         start = time.perf_counter()

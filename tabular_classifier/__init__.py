@@ -20,22 +20,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tabular_classifier.config import (
         DataConfig,
-        ModelConfig,
         SplitConfig,
         config_to_dict,
         load_data_config,
         load_model_config,
     )
-    from tabular_classifier.data import (
-        FeatureSchema,
-        encode_target,
-        load_table,
-        split_data,
-        validate_and_infer_schema,
-    )
+    from tabular_classifier.data_validation import validate_and_infer_schema
     from tabular_classifier.datasets import export_breast_cancer_csv
     from tabular_classifier.errors import ConfigError, DataValidationError, InputValidationError
-    from tabular_classifier.features import FittedPreprocessor, build_preprocessor
+    from tabular_classifier.feature_schema import FeatureSchema
+    from tabular_classifier.features import build_preprocessor
+    from tabular_classifier.fitted_preprocessor import FittedPreprocessor
+    from tabular_classifier.labels import encode_target
     from tabular_classifier.metrics import (
         classification_report,
         compute_metrics,
@@ -45,8 +41,11 @@ if TYPE_CHECKING:
         plot_roc_curve,
     )
     from tabular_classifier.model import MLPClassifier
+    from tabular_classifier.model_config import ModelConfig
     from tabular_classifier.predictor import ModelBundle, Predictor
-    from tabular_classifier.training import (
+    from tabular_classifier.split_assignment import split_data
+    from tabular_classifier.table_reader import load_table
+    from tabular_classifier.training_loop import (
         EpochRecord,
         TrainingResult,
         set_seeds,
@@ -58,33 +57,33 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "tabular_classifier.errors",
     "DataConfig": "tabular_classifier.config",
     "DataValidationError": "tabular_classifier.errors",
-    "EpochRecord": "tabular_classifier.training",
-    "FeatureSchema": "tabular_classifier.data",
-    "FittedPreprocessor": "tabular_classifier.features",
+    "EpochRecord": "tabular_classifier.training_loop",
+    "FeatureSchema": "tabular_classifier.feature_schema",
+    "FittedPreprocessor": "tabular_classifier.fitted_preprocessor",
     "InputValidationError": "tabular_classifier.errors",
     "MLPClassifier": "tabular_classifier.model",
     "ModelBundle": "tabular_classifier.predictor",
-    "ModelConfig": "tabular_classifier.config",
+    "ModelConfig": "tabular_classifier.model_config",
     "Predictor": "tabular_classifier.predictor",
     "SplitConfig": "tabular_classifier.config",
-    "TrainingResult": "tabular_classifier.training",
+    "TrainingResult": "tabular_classifier.training_loop",
     "build_preprocessor": "tabular_classifier.features",
     "classification_report": "tabular_classifier.metrics",
     "compute_metrics": "tabular_classifier.metrics",
     "config_to_dict": "tabular_classifier.config",
     "confusion": "tabular_classifier.metrics",
-    "encode_target": "tabular_classifier.data",
+    "encode_target": "tabular_classifier.labels",
     "export_breast_cancer_csv": "tabular_classifier.datasets",
     "load_data_config": "tabular_classifier.config",
     "load_model_config": "tabular_classifier.config",
-    "load_table": "tabular_classifier.data",
+    "load_table": "tabular_classifier.table_reader",
     "plot_confusion_matrix": "tabular_classifier.metrics",
     "plot_precision_recall_curve": "tabular_classifier.metrics",
     "plot_roc_curve": "tabular_classifier.metrics",
-    "set_seeds": "tabular_classifier.training",
-    "split_data": "tabular_classifier.data",
-    "train_classifier": "tabular_classifier.training",
-    "validate_and_infer_schema": "tabular_classifier.data",
+    "set_seeds": "tabular_classifier.training_loop",
+    "split_data": "tabular_classifier.split_assignment",
+    "train_classifier": "tabular_classifier.training_loop",
+    "validate_and_infer_schema": "tabular_classifier.data_validation",
 }
 
 __all__ = [

@@ -14,9 +14,10 @@ import pandas as pd
 
 from tabular_classifier.config import DataConfig
 from tabular_classifier.contract import RowContract
-from tabular_classifier.data import coerce_numeric_text, read_table
+from tabular_classifier.data_validation import coerce_numeric_text
 from tabular_classifier.errors import DataValidationError, InputValidationError
 from tabular_classifier.predictor import Predictor
+from tabular_classifier.table_reader import read_table
 
 PROBABILITY = "probability"
 LABEL = "label"

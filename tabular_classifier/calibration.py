@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from tabular_classifier.config import ThresholdRule
+from tabular_classifier.model_config import ThresholdRule
 
 TEMPERATURE_BOUNDS = (0.05, 20.0)
 """Search interval of the temperature. Outside it a network's logits carry almost no information

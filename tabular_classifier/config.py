@@ -1,16 +1,19 @@
 """Typed configuration for data, splitting and the model, validated with pydantic v2.
 
+This module holds the data, split and reference configs and every config's loader. The model's
+config (:class:`ModelConfig`, :class:`ThresholdRule`) lives in
+:mod:`tabular_classifier.model_config` and is re-exported here; reading YAML and naming the key of
+a validation error is :mod:`tabular_classifier.config_files`' job.
+
 Every model forbids unknown keys, so a typo such as ``drop_out: 0.1`` fails and names the key
 instead of being silently ignored.
 """
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -18,10 +21,27 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
-from tabular_classifier.errors import ConfigError, DataValidationError
+from tabular_classifier.config_files import config_error, read_yaml_mapping, validate_block
+from tabular_classifier.errors import DataValidationError
+from tabular_classifier.model_config import ModelConfig, ThresholdRule
+
+__all__ = [
+    "REFERENCE_MAX_ROWS",
+    "DataConfig",
+    "FileFormat",
+    "ModelConfig",
+    "ReferenceConfig",
+    "SplitConfig",
+    "ThresholdRule",
+    "config_to_dict",
+    "load_data_config",
+    "load_model_config",
+    "load_reference_config",
+    "load_split_config",
+    "resolve_path",
+]
 
 FileFormat = Literal["csv", "parquet"]
 
@@ -210,161 +230,6 @@ class ReferenceConfig(BaseModel):
     seed: int = Field(default=0, ge=0)
 
 
-class ThresholdRule(BaseModel):
-    """A decision threshold chosen on the validation split (``tabular_classifier.calibration``).
-
-    Attributes:
-        rule: ``max_f1`` (the threshold of highest F1), ``youden`` (highest TPR - FPR, Youden
-            1950), ``min_recall`` (the highest threshold whose recall reaches ``value``: the
-            most precise model that finds that share of positives), ``min_precision`` (the
-            lowest threshold whose precision reaches ``value``), or ``cost`` (the lowest total
-            ``false_positive_cost * FP + false_negative_cost * FN``).
-        value: The recall or precision to reach, in (0, 1); only for ``min_recall`` and
-            ``min_precision``.
-        false_positive_cost: Cost of one false positive, > 0; only for ``cost``.
-        false_negative_cost: Cost of one false negative, > 0; only for ``cost``.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    rule: Literal["max_f1", "youden", "min_recall", "min_precision", "cost"]
-    value: float | None = Field(default=None, gt=0.0, lt=1.0)
-    false_positive_cost: float | None = Field(default=None, gt=0.0)
-    false_negative_cost: float | None = Field(default=None, gt=0.0)
-
-    @model_validator(mode="after")
-    def _arguments_match_the_rule(self) -> "ThresholdRule":
-        needs_value = self.rule in ("min_recall", "min_precision")
-        if needs_value != (self.value is not None):
-            raise ValueError(f"rule '{self.rule}' {'needs' if needs_value else 'takes no'} 'value'")
-        costs = (self.false_positive_cost, self.false_negative_cost)
-        if (self.rule == "cost") != all(c is not None for c in costs) or (
-            self.rule != "cost" and any(c is not None for c in costs)
-        ):
-            raise ValueError(
-                "rule 'cost' needs both false_positive_cost and false_negative_cost, and "
-                "other rules take neither"
-            )
-        return self
-
-
-class ModelConfig(BaseModel):
-    """Architecture and training hyperparameters of the MLP classifier.
-
-    Strict types: a YAML value such as ``epochs: "10"`` or ``batch_size: 32.5`` is rejected rather
-    than coerced, because a quoted or fractional number in a config is almost always a typo.
-
-    Attributes:
-        name: Identifier of the configuration (e.g. ``model_config_009``).
-        description: Free text.
-        hidden_sizes: Widths of the hidden layers: 1 to 8 layers, each of 1 to 4096 units.
-        activation: Activation after each hidden layer.
-        dropout: Dropout probability after each hidden layer, in [0, 1).
-        learning_rate: Adam learning rate, in (0, 1].
-        weight_decay: Adam L2 penalty, >= 0.
-        batch_size: Mini-batch size, 1 to 65536 rows.
-        epochs: Maximum number of passes over the training split, 1 to 10000.
-        early_stopping_patience: Epochs without a validation-loss improvement before training
-            stops, 0 to 1000; 0 turns early stopping off.
-        class_weighting: ``"balanced"`` sets BCEWithLogitsLoss ``pos_weight = n_neg / n_pos``
-            computed on the training split; ``"none"`` weights both classes equally.
-        decision_threshold: Probability at or above which a row is predicted positive: a
-            number in (0, 1), or a :class:`ThresholdRule` chosen on the validation split. The
-            value used is stored in the bundle and applied by every entry point.
-        temperature_scaling: Fit a temperature on the validation split's logits (Guo et al.
-            2017, "On Calibration of Modern Neural Networks") and divide every logit by it, so
-            that probabilities are calibrated; ranking metrics (ROC AUC) do not change.
-        seed: Seed of every random generator used by training, >= 0.
-        val_auc_every: Compute the validation ROC AUC every this many epochs (epochs ``k``,
-            ``2k``, ...), 1 to 10000; default 1, every epoch. The validation loss, which early
-            stopping uses, is computed every epoch regardless. The AUC sorts the whole
-            validation split (O(n log n)), so on large splits a sparser interval saves time;
-            the best epoch's AUC is always computed for the bundle.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    name: str = Field(min_length=1)
-    description: str = ""
-    hidden_sizes: list[Annotated[int, Field(ge=1, le=4096)]] = Field(min_length=1, max_length=8)
-    activation: Literal["relu", "gelu", "tanh", "leaky_relu"] = "relu"
-    dropout: float = Field(ge=0.0, lt=1.0)
-    learning_rate: float = Field(gt=0.0, le=1.0)
-    weight_decay: float = Field(default=0.0, ge=0.0)
-    batch_size: int = Field(ge=1, le=65536)
-    epochs: int = Field(ge=1, le=10000)
-    early_stopping_patience: int = Field(ge=0, le=1000)
-    class_weighting: Literal["none", "balanced"] = "none"
-    decision_threshold: Annotated[float, Field(gt=0.0, lt=1.0)] | ThresholdRule = 0.5
-    temperature_scaling: bool = False
-    seed: int = Field(default=42, ge=0)
-    val_auc_every: int = Field(default=1, ge=1, le=10000)
-
-    def mlflow_params(self) -> dict[str, str | int | float | bool]:
-        """The config as flat MLflow params (lists and rules as text; no description)."""
-        params: dict[str, str | int | float | bool] = {}
-        for key, value in self.model_dump(mode="json", exclude={"description"}).items():
-            if isinstance(value, list):
-                params[key] = ",".join(str(v) for v in value)
-            elif isinstance(value, dict):
-                params[key] = ",".join(f"{k}={v}" for k, v in value.items() if v is not None)
-            else:
-                params[key] = value
-        return params
-
-
-class _ConfigLoader(yaml.SafeLoader):
-    """SafeLoader that also reads ``1e-3`` as a float.
-
-    PyYAML follows YAML 1.1, where an exponent without a dot (``1e-3``) is a string; the strict
-    ModelConfig would then reject the most common way of writing a learning rate.
-    """
-
-
-_ConfigLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-_UNION_MEMBER = re.compile(r"\[|^constrained-|^ThresholdRule$")
-
-
-def _config_error(source: str, error: ValidationError) -> ConfigError:
-    errors = error.errors()
-    # A union (decision_threshold: number or rule) fails once per member; the member of the
-    # value's own type has the useful message, not "Input should be a valid number".
-    first = next((e for e in errors if not str(e["type"]).endswith("_type")), errors[0])
-    # Pydantic names union members in the location ("function-after[...]", "constrained-float").
-    loc = [str(part) for part in first["loc"] if not _UNION_MEMBER.search(str(part))]
-    key = ".".join(loc) or None
-    return ConfigError(source, key, first["msg"])
-
-
-def _read_yaml_mapping(path: Path) -> tuple[dict[str, Any], bytes]:
-    source = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(source, None, "file not found") from None
-    except OSError as exc:
-        raise ConfigError(source, None, f"cannot read the file: {exc.strerror}") from exc
-    try:
-        # _ConfigLoader derives from SafeLoader: no arbitrary Python objects are built.
-        document = yaml.load(raw, Loader=_ConfigLoader)
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, None, f"invalid YAML: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ConfigError(
-            source, None, f"expected a mapping at the top level, got {type(document).__name__}"
-        )
-    for key in document:
-        if not isinstance(key, str):
-            raise ConfigError(source, str(key), "keys must be strings")
-    return document, raw
-
-
 def load_model_config(path: str | Path) -> tuple[ModelConfig, str]:
     """Read and validate a model configuration YAML file.
 
@@ -379,11 +244,11 @@ def load_model_config(path: str | Path) -> tuple[ModelConfig, str]:
         ConfigError: If the file is missing or unreadable, is not valid YAML, is not a mapping,
             or fails validation; the message names the file and the first offending key.
     """
-    document, raw = _read_yaml_mapping(Path(path))
+    document, raw = read_yaml_mapping(Path(path))
     try:
         config = ModelConfig.model_validate(document)
     except ValidationError as exc:
-        raise _config_error(str(path), exc) from exc
+        raise config_error(str(path), exc) from exc
     return config, hashlib.sha256(raw).hexdigest()
 
 
@@ -404,28 +269,13 @@ def load_data_config(raw: Mapping[str, Any] | str | Path, source: str = "<inline
     """
     if isinstance(raw, str | Path):
         source = str(raw)
-        document: Mapping[str, Any] = _read_yaml_mapping(Path(raw))[0]
+        document: Mapping[str, Any] = read_yaml_mapping(Path(raw))[0]
     else:
         document = raw
     try:
         return DataConfig.model_validate(document)
     except ValidationError as exc:
-        raise _config_error(source, exc) from exc
-
-
-_Block = TypeVar("_Block", bound=BaseModel)
-
-
-def _validate_block(model: type[_Block], raw: Mapping[str, Any] | None, source: str) -> _Block:
-    """Validate an optional config block (None gives the model's defaults).
-
-    Raises:
-        ConfigError: Naming ``source`` and the offending key.
-    """
-    try:
-        return model.model_validate(dict(raw or {}))
-    except ValidationError as exc:
-        raise _config_error(source, exc) from exc
+        raise config_error(source, exc) from exc
 
 
 def load_split_config(raw: Mapping[str, Any] | None, source: str = "<inline>") -> SplitConfig:
@@ -434,7 +284,7 @@ def load_split_config(raw: Mapping[str, Any] | None, source: str = "<inline>") -
     Raises:
         ConfigError: Naming ``source`` and the offending key.
     """
-    return _validate_block(SplitConfig, raw, source)
+    return validate_block(SplitConfig, raw, source)
 
 
 def load_reference_config(
@@ -445,7 +295,7 @@ def load_reference_config(
     Raises:
         ConfigError: Naming ``source`` and the offending key.
     """
-    return _validate_block(ReferenceConfig, raw, source)
+    return validate_block(ReferenceConfig, raw, source)
 
 
 def resolve_path(path: str, roots: Sequence[str | Path]) -> str:

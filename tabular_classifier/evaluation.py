@@ -22,7 +22,8 @@ from tabular_classifier.baseline import BASELINE_NAME, fit_baseline
 from tabular_classifier.calibration import brier_score, reliability_curve
 from tabular_classifier.config import ReferenceConfig
 from tabular_classifier.contract import ParsedRows
-from tabular_classifier.data import FeatureSchema, encode_target
+from tabular_classifier.feature_schema import FeatureSchema
+from tabular_classifier.labels import encode_target
 from tabular_classifier.metrics import (
     classification_report,
     compute_metrics,
@@ -39,6 +40,9 @@ from tabular_classifier.predictor import Predictor
 SMOKE_SAMPLE_ROWS = 20
 PROBABILITY_COLUMN = "prediction_probability"
 LABEL_COLUMN = "prediction_label"
+# The plots an evaluation report draws, by name (``<name>.png`` in the artifact, one dashboard
+# image each).
+PLOT_NAMES = ("confusion_matrix", "roc_curve", "precision_recall_curve", "reliability_diagram")
 
 
 @dataclass

@@ -28,20 +28,20 @@ import numpy as np
 import pandas as pd
 
 from tabular_classifier.config import SplitConfig
-from tabular_classifier.data import (
-    SPLIT_CODES,
-    FeatureSchema,
-    assign_splits,
-    encode_target,
-    row_key_hashes,
-    split_key_columns,
-)
 from tabular_classifier.evaluation import EvaluationReport, evaluate
+from tabular_classifier.feature_schema import FeatureSchema
+from tabular_classifier.labels import encode_target
 from tabular_classifier.predictor import Predictor
 from tabular_classifier.promotion_policy import (
     PromotionMetric,
     PromotionPolicy,
     load_promotion_policy,
+)
+from tabular_classifier.split_assignment import (
+    SPLIT_CODES,
+    assign_splits,
+    row_key_hashes,
+    split_key_columns,
 )
 
 __all__ = [

@@ -1,9 +1,9 @@
 """The train / validation / test split as row indices into the one stored copy of the table.
 
-:func:`tabular_classifier.data.split_codes` decides each row's split; :class:`DataSplit` keeps
-those decisions (one int8 per row) with the data version they belong to and a per-split summary,
-instead of three more copies of the table. A step that needs a split's rows takes them from the
-ingested table with :meth:`DataSplit.take`.
+:func:`tabular_classifier.split_assignment.split_codes` decides each row's split;
+:class:`DataSplit` keeps those decisions (one int8 per row) with the data version they belong to
+and a per-split summary, instead of three more copies of the table. A step that needs a split's
+rows takes them from the ingested table with :meth:`DataSplit.take`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,10 @@ import numpy as np
 import pandas as pd
 
 from tabular_classifier.config import SplitConfig
-from tabular_classifier.data import (
-    SPLIT_CODES,
-    FeatureSchema,
-    coerce_numeric_text,
-    encode_target,
-    split_codes,
-)
+from tabular_classifier.data_validation import coerce_numeric_text
+from tabular_classifier.feature_schema import FeatureSchema
+from tabular_classifier.labels import encode_target
+from tabular_classifier.split_assignment import SPLIT_CODES, split_codes
 
 SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
 """Code name of each split (:data:`tabular_classifier.data.SPLIT_CODES`) and its display name."""

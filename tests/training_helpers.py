@@ -1,4 +1,4 @@
-"""Small, fast models for tests: one place that builds a test model config and bundle.
+"""Small, fast models for tests: one place that builds a test table, model config and bundle.
 
 Production code builds bundles with :func:`tabular_classifier.training.fit_bundle`; tests that
 need *a* trained model (not a particular one) use these so that the model settings and the
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tabular_classifier.config import DataConfig, ModelConfig, SplitConfig
@@ -64,3 +65,23 @@ def fit_small_bundle(
     cfg = small_model_config(name, **model_overrides)
     bundle, _ = fit_bundle(cfg, schema, train, val, extra=extra)
     return bundle
+
+
+def churn_table(n: int, seed: int = 0) -> pd.DataFrame:
+    """A small churn table: two numeric features, one categorical, string labels.
+
+    Columns: ``tenure`` (float64, whole months 0-71), ``charges`` (float64), ``contract``
+    (``monthly``, ``yearly`` or ``two-year``) and the target ``churn`` (``yes``/``no``: yes for
+    a monthly contract under 20 months, so a small model learns it).
+    """
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "tenure": rng.integers(0, 72, size=n).astype(float),
+            "charges": rng.normal(70, 20, size=n),
+            "contract": rng.choice(["monthly", "yearly", "two-year"], size=n),
+        }
+    )
+    churn = (frame["tenure"] < 20) & (frame["contract"] == "monthly")
+    frame["churn"] = np.where(churn, "yes", "no")
+    return frame

@@ -79,7 +79,7 @@ def model_specs(
     Raises:
         ValueError: If the lengths disagree with the features.
     """
-    from tabular_classifier.features import MISSING_CATEGORY
+    from tabular_classifier.feature_arrays import MISSING_CATEGORY
 
     non_numeric = features[n_numeric:]
     if len(categories) != len(non_numeric) or len(means) != n_numeric:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tabular_classifier.data import label_key
 from tabular_classifier.errors import DataValidationError
+from tabular_classifier.labels import label_key
 from tabular_classifier.metrics import compute_metrics
 from tabular_classifier.monitoring.config import LIVE_METRICS, DegradationConfig, LatencyConfig
 

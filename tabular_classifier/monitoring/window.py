@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tabular_classifier.contract import RowContract
-from tabular_classifier.data import coerce_numeric_text
+from tabular_classifier.data_validation import coerce_numeric_text
 from tabular_classifier.errors import DataValidationError, InputValidationError
 from tabular_classifier.monitoring.config import WindowConfig
 from tabular_classifier.monitoring.log_files import (

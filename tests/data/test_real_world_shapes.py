@@ -21,10 +21,9 @@ from tabular_classifier.data import (
     split_data,
     validate_and_infer_schema,
 )
-from tabular_classifier.features import FittedPreprocessor
 from tabular_classifier.metrics import compute_metrics
-from tabular_classifier.predictor import ModelBundle, Predictor
-from tabular_classifier.training import train_classifier
+from tabular_classifier.predictor import Predictor
+from tabular_classifier.training import fit_bundle
 from tests.training_helpers import small_model_config
 
 
@@ -109,7 +108,6 @@ def _run(tmp_path: Path, case: str) -> dict[str, Any]:
     table = load_table(data_cfg)
     schema = validate_and_infer_schema(table, data_cfg, data_cfg.path)
     train, val, test = split_data(table, schema, SplitConfig(), data_cfg.path)
-    preprocessor = FittedPreprocessor.fit(train, schema)
     cfg = small_model_config(
         case,
         hidden_sizes=[16],
@@ -117,14 +115,7 @@ def _run(tmp_path: Path, case: str) -> dict[str, Any]:
         early_stopping_patience=5,
         class_weighting="balanced" if case == "three_percent_positive" else "none",
     )
-    result = train_classifier(
-        cfg,
-        preprocessor.transform(train),
-        encode_target(train[schema.target], schema),
-        preprocessor.transform(val),
-        encode_target(val[schema.target], schema),
-    )
-    bundle = ModelBundle(result.model, preprocessor, schema, cfg, 0.5, {}, {})
+    bundle, _ = fit_bundle(cfg, schema, train, val, na_values=data_cfg.na_values)
     bundle.save(tmp_path / "bundle")
     predictor = Predictor.from_directory(tmp_path / "bundle")
     features = test.drop(columns=[schema.target])

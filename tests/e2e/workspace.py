@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.isolated_checkout import OFFLINE_ENV
+from scripts.isolated_checkout import OFFLINE_ENV, run_in_checkout
 from scripts.ports import free_port
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="e2e-"))
@@ -44,23 +44,9 @@ class Workspace:
         self, *args: str, check: bool = True, timeout: int = 900
     ) -> subprocess.CompletedProcess[str]:
         """Run a command in the checkout with the project's venv on PATH."""
-        result = subprocess.run(
-            list(args),
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+        return run_in_checkout(
+            args, self.root, self.env, check=check, timeout=timeout, error=AssertionError
         )
-        if check and result.returncode != 0:
-            # Drop rich's boxed traceback frames: the messages are what matter.
-            out = "\n".join(
-                line
-                for line in (result.stdout + result.stderr).splitlines()
-                if not line.lstrip().startswith(("│", "╭", "╰"))
-            )
-            raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n{out[-8000:]}")
-        return result
 
     def zenml_pipeline_run(
         self,

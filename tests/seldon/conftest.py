@@ -26,9 +26,8 @@ from tests.seldon.live_server import (
     REPO_ROOT,
     SERVING_DIR,
     SeldonServer,
-    churn_table,
 )
-from tests.training_helpers import fit_small_bundle
+from tests.training_helpers import churn_table, fit_small_bundle
 
 LAUNCHER = Path(__file__).resolve().parent / "loopback_microservice.py"
 STARTUP_TIMEOUT_S = 180

@@ -10,29 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVING_DIR = REPO_ROOT / "serving" / "seldon"
 
 MAX_BATCH_ROWS = 50
 MODEL_VERSION = "test-7"
-
-
-def churn_table(n: int, seed: int = 0) -> pd.DataFrame:
-    """A small churn table: two numeric features, one categorical, string labels."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "tenure": rng.integers(0, 72, size=n).astype(float),
-            "charges": rng.normal(70, 20, size=n),
-            "contract": rng.choice(["monthly", "yearly", "two-year"], size=n),
-        }
-    )
-    churn = (frame["tenure"] < 20) & (frame["contract"] == "monthly")
-    frame["churn"] = np.where(churn, "yes", "no")
-    return frame
 
 
 @dataclass

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from tabular_classifier.predictor import Predictor
-from tests.seldon.live_server import MAX_BATCH_ROWS, MODEL_VERSION, SeldonServer, churn_table
+from tests.seldon.live_server import MAX_BATCH_ROWS, MODEL_VERSION, SeldonServer
+from tests.training_helpers import churn_table
 
 NAMES = ["tenure", "charges", "contract"]
 

@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout
+from scripts.isolated_checkout import OFFLINE_ENV, copy_checkout, run_in_checkout
+from scripts.isolated_checkout import command_messages as messages
 from scripts.server_stack import ServerStackState, down, http_json, up, zenml_admin_token
 from tests.server.tcp_proxy import TcpProxy
 
@@ -42,7 +43,6 @@ TRAINING_STEPS = {
     "promote_model",
 }
 _RUN_URL = re.compile(r"/runs/([0-9a-f-]{36})")
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,20 +66,15 @@ class ServerWorkspace:
         self, *args: str, check: bool = True, stdin: str | None = None, timeout: int = 600
     ) -> subprocess.CompletedProcess[str]:
         """Run a command in the checkout; on failure, raise with its output (messages only)."""
-        result = subprocess.run(
-            list(args),
-            cwd=self.root,
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
+        return run_in_checkout(
+            args,
+            self.root,
+            self.env,
+            check=check,
             timeout=timeout,
+            stdin=stdin,
+            error=AssertionError,
         )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"{' '.join(args)} exited {result.returncode}\n{messages(result)[-8000:]}"
-            )
-        return result
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         """Start a command in the checkout without waiting; output is captured."""
@@ -129,14 +124,6 @@ class ServerWorkspace:
         return http_json(
             "GET", f"{self.state.zenml_url}/api/v1/{path}", token=zenml_admin_token(self.state)
         )
-
-
-def messages(result: subprocess.CompletedProcess[str]) -> str:
-    """A command's output without colour codes and rich's boxed traceback frames."""
-    text = _ANSI.sub("", (result.stdout or "") + "\n" + (result.stderr or ""))
-    return "\n".join(
-        line for line in text.splitlines() if not line.lstrip().startswith(("│", "╭", "╰"))
-    )
 
 
 def run_id_of(output: str) -> str:

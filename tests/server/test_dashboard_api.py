@@ -7,9 +7,11 @@ the stack's ZenML secret: this is what the dashboard's artifact view displays.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 
+from tabular_classifier.evaluation import PLOT_NAMES
 from tests.server.conftest import ServerWorkspace
 
 pytestmark = pytest.mark.server
@@ -44,15 +46,17 @@ def test_evaluation_report_shows_its_plots(
     report = server_workspace.step_output(
         server_run["run_id"], "evaluate_model", "evaluation_report"
     )
-    visualizations = [
-        server_workspace.api(f"artifact_versions/{report['id']}/visualize?index={i}")
-        for i in range(5)
-    ]
-    # The server lists them in no fixed order: one Markdown report and four PNG plots
-    # (confusion matrix, ROC, precision-recall, reliability diagram).
-    markdown = [v["value"] for v in visualizations if v["type"] == "markdown"]
-    assert len(markdown) == 1 and "test_roc_auc" in markdown[0]
-    images = [v for v in visualizations if v["type"] == "image"]
-    assert len(images) == 4
-    for image in images:
-        assert base64.b64decode(image["value"]).startswith(PNG_MAGIC)
+    listed = server_workspace.api(f"artifact_versions/{report['id']}?hydrate=true")
+    # What the materializer declared, in the server's order: the Markdown report and one PNG
+    # per plot the evaluation drew.
+    declared = [v["body"] for v in listed["metadata"]["visualizations"]]
+    plots = {Path(v["uri"]).stem for v in declared if v["type"] == "image"}
+    assert plots == set(PLOT_NAMES)
+    assert [v["type"] for v in declared].count("markdown") == 1
+    for index, visualization in enumerate(declared):
+        shown = server_workspace.api(f"artifact_versions/{report['id']}/visualize?index={index}")
+        assert shown["type"] == visualization["type"]
+        if shown["type"] == "markdown":
+            assert "test_roc_auc" in shown["value"]
+        else:
+            assert base64.b64decode(shown["value"]).startswith(PNG_MAGIC)

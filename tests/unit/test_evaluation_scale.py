@@ -18,6 +18,7 @@ from tabular_classifier.config import (
 from tabular_classifier.data import encode_target
 from tabular_classifier.errors import ConfigError
 from tabular_classifier.evaluation import (
+    PLOT_NAMES,
     PROBABILITY_COLUMN,
     evaluate,
     reference_predictions,
@@ -74,6 +75,9 @@ def test_report_curves_are_bounded_and_aucs_are_exact_on_200k_rows(
     )
     # The whole JSON report (logged once, as evaluation/evaluation_report.json) stays small.
     assert len(json.dumps(report.to_json_dict(), indent=1)) < 100_000
+    # One PNG per named plot (the dashboard shows each).
+    assert tuple(report.plots) == PLOT_NAMES
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in report.plots.values())
 
 
 def test_reference_of_a_250k_row_split_is_a_seeded_100k_row_sample(bundle: ModelBundle) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabular_classifier import features
+from tabular_classifier import fitted_preprocessor
 from tabular_classifier.contract import SMALL_FRAME_CELLS, category_text
 from tabular_classifier.data import FeatureSchema
 from tabular_classifier.features import (
@@ -205,7 +205,7 @@ def test_transform_in_chunks_equals_one_pass(monkeypatch: pytest.MonkeyPatch) ->
     preprocessor = FittedPreprocessor.fit(train, SCHEMA)
     serving = _serving_frame(257, seed=9)
     whole = preprocessor.transform(serving)
-    monkeypatch.setattr(features, "CHUNK_ROWS", 16)
+    monkeypatch.setattr(fitted_preprocessor, "CHUNK_ROWS", 16)
     np.testing.assert_array_equal(preprocessor.transform(serving), whole)
 
 

@@ -11,37 +11,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from tabular_classifier.config import DataConfig
 from tabular_classifier.errors import InputValidationError
 from tabular_classifier.predictor import FORMAT_VERSION, ModelBundle, Predictor
-from tests.training_helpers import fit_small_bundle
+from tests.training_helpers import churn_table, fit_small_bundle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _table(n: int = 200) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(
-        {
-            "tenure": rng.integers(0, 72, size=n).astype(float),
-            "charges": rng.normal(70, 20, size=n),
-            "contract": rng.choice(["monthly", "yearly", "two-year"], size=n),
-        }
-    )
-    churn = (frame["tenure"] < 20) & (frame["contract"] == "monthly")
-    frame["churn"] = np.where(churn, "yes", "no")
-    return frame
 
 
 @pytest.fixture(scope="module")
 def bundle() -> ModelBundle:
     data_cfg = DataConfig(path="churn.csv", target="churn", positive_label="yes")
     extra = {"data_version": {"md5": "0" * 32}, "note": "unit"}
-    return fit_small_bundle(_table(), data_cfg, "unit", extra=extra, batch_size=16, epochs=15)
+    return fit_small_bundle(
+        churn_table(200), data_cfg, "unit", extra=extra, batch_size=16, epochs=15
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +66,7 @@ def test_round_trip_is_bit_identical(bundle: ModelBundle, tmp_path: Path) -> Non
     assert loaded.metrics == bundle.metrics
     assert loaded.extra == bundle.extra
     assert loaded.decision_threshold == bundle.decision_threshold
-    frame = _table(50)
+    frame = churn_table(50)
     np.testing.assert_array_equal(
         Predictor(loaded).predict_proba(frame), Predictor(bundle).predict_proba(frame)
     )
@@ -255,7 +242,7 @@ def test_concurrent_first_calls_load_once(
 
 def test_predict_returns_original_labels(bundle: ModelBundle) -> None:
     predictor = Predictor(bundle)
-    frame = _table(60)
+    frame = churn_table(60)
     proba = predictor.predict_proba(frame)
     assert proba.dtype == np.float64 and proba.shape == (60,)
     assert ((proba >= 0) & (proba <= 1)).all()
@@ -269,7 +256,7 @@ def test_predict_returns_original_labels(bundle: ModelBundle) -> None:
 
 def test_predict_uses_the_bundle_threshold(bundle: ModelBundle) -> None:
     strict = Predictor(ModelBundle(**{**bundle.__dict__, "decision_threshold": 0.999999}))
-    frame = _table(60)
+    frame = churn_table(60)
     expected = np.where(strict.predict_proba(frame) >= 0.999999, "yes", "no")
     np.testing.assert_array_equal(strict.predict(frame), expected)
 
@@ -284,7 +271,7 @@ def test_predictions_go_through_the_row_contract(bundle: ModelBundle) -> None:
     """The rules themselves are tested in test_row_contract.py; here, that they apply."""
     predictor = Predictor(bundle)
     assert predictor.contract.names == ["tenure", "charges", "contract"]
-    frame = _table(10)
+    frame = churn_table(10)
     np.testing.assert_array_equal(
         predictor.predict_proba(frame[["contract", "charges", "tenure"]]),
         predictor.predict_proba(frame),
@@ -309,5 +296,5 @@ def test_a_non_finite_output_is_refused_not_returned(bundle: ModelBundle) -> Non
     with torch.no_grad():
         broken.model.layers[0].bias.fill_(float("nan"))
     with pytest.raises(InputValidationError) as err:
-        Predictor(broken).predict_proba(_table(3))
+        Predictor(broken).predict_proba(churn_table(3))
     assert (err.value.kind, err.value.row) == ("unscorable", 0)

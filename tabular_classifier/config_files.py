@@ -1,0 +1,102 @@
+"""Reading config files: YAML with a safe loader, and validation errors that name file and key.
+
+Shared by every config loader (:mod:`tabular_classifier.config`); knows no config model.
+"""
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from tabular_classifier.errors import ConfigError
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` as a float.
+
+    PyYAML follows YAML 1.1, where an exponent without a dot (``1e-3``) is a string; the strict
+    ModelConfig would then reject the most common way of writing a learning rate.
+    """
+
+
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+_UNION_MEMBER = re.compile(r"\[|^constrained-|^ThresholdRule$")
+
+
+def config_error(source: str, error: ValidationError) -> ConfigError:
+    """The first of a pydantic validation's errors, as a :class:`ConfigError` naming the key.
+
+    Args:
+        source: The file or block validated, for the message.
+        error: The pydantic error.
+
+    Returns:
+        The error to raise: ``source``, the dotted key (None at the top level) and the message.
+    """
+    errors = error.errors()
+    # A union (decision_threshold: number or rule) fails once per member; the member of the
+    # value's own type has the useful message, not "Input should be a valid number".
+    first = next((e for e in errors if not str(e["type"]).endswith("_type")), errors[0])
+    # Pydantic names union members in the location ("function-after[...]", "constrained-float").
+    loc = [str(part) for part in first["loc"] if not _UNION_MEMBER.search(str(part))]
+    key = ".".join(loc) or None
+    return ConfigError(source, key, first["msg"])
+
+
+def read_yaml_mapping(path: Path) -> tuple[dict[str, Any], bytes]:
+    """Read a YAML file whose top level is a mapping with string keys.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The mapping and the file's bytes (for a digest of the exact configuration).
+
+    Raises:
+        ConfigError: If the file is missing or unreadable, is not valid YAML, is not a mapping,
+            or has a key that is not a string.
+    """
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(source, None, "file not found") from None
+    except OSError as exc:
+        raise ConfigError(source, None, f"cannot read the file: {exc.strerror}") from exc
+    try:
+        # _ConfigLoader derives from SafeLoader: no arbitrary Python objects are built.
+        document = yaml.load(raw, Loader=_ConfigLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, None, f"invalid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ConfigError(
+            source, None, f"expected a mapping at the top level, got {type(document).__name__}"
+        )
+    for key in document:
+        if not isinstance(key, str):
+            raise ConfigError(source, str(key), "keys must be strings")
+    return document, raw
+
+
+_Block = TypeVar("_Block", bound=BaseModel)
+
+
+def validate_block(model: type[_Block], raw: Mapping[str, Any] | None, source: str) -> _Block:
+    """Validate an optional config block (None gives the model's defaults).
+
+    Raises:
+        ConfigError: Naming ``source`` and the offending key.
+    """
+    try:
+        return model.model_validate(dict(raw or {}))
+    except ValidationError as exc:
+        raise config_error(source, exc) from exc
