@@ -132,8 +132,8 @@ def retrain_on_drift(
 
     Returns:
         The training run started (see :func:`start_retraining`), or, without drift, a record
-        with an empty ``run_name`` whose status says why none was started. The run's id and
-        name are also this step's ``retrain_run_id`` and ``retrain_run_name`` metadata.
+        with an empty ``run_name`` whose status says why none was started. A started run's id
+        and name are also this step's ``retrain_run_id`` and ``retrain_run_name`` metadata.
 
     Raises:
         RuntimeError: If a training run was needed and did not complete, so that a retraining
