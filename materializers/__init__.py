@@ -9,12 +9,20 @@ from materializers.drift_report_materializer import DriftReportMaterializer
 from materializers.evaluation_report_materializer import EvaluationReportMaterializer
 from materializers.monitoring_materializer import MonitoringResultMaterializer
 from materializers.promotion_materializer import PromotionRecordMaterializer
+from materializers.typed_records import (
+    DataVersionMaterializer,
+    FeatureSchemaMaterializer,
+    RecordModelMaterializer,
+)
 
 __all__ = [
     "ClassifierMaterializer",
     "DataSplitMaterializer",
+    "DataVersionMaterializer",
     "DriftReportMaterializer",
     "EvaluationReportMaterializer",
+    "FeatureSchemaMaterializer",
     "MonitoringResultMaterializer",
     "PromotionRecordMaterializer",
+    "RecordModelMaterializer",
 ]

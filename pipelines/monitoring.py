@@ -7,8 +7,9 @@ Run it with::
 It reads a window of the prediction log (what the gateway and batch inference write), compares
 it with the ``reference_data`` stored with the model version that made the predictions, and
 produces an Evidently HTML report (``drift_report``), a JSON ``drift_summary``, a
-``service_health`` check, and alerts through the stack's alerter. With ``on_drift: retrain`` it
-then runs the training pipeline and records that run.
+``service_health`` check, and alerts through the stack's alerter. With ``on_drift: retrain`` a
+last step, ``retrain_on_drift``, then runs the training pipeline on drift and records that run
+(``retraining_run``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from steps.monitoring.check_health import check_service_health
 from steps.monitoring.detect_drift import detect_drift
 from steps.monitoring.load_window import load_current_window
 from steps.monitoring.notify import send_alerts
+from steps.monitoring.retrain import retrain_on_drift
 from tabular_classifier.monitoring.config import load_monitoring_config
 
 
@@ -42,4 +44,6 @@ def monitoring_pipeline(monitoring: dict[str, Any]) -> None:
     window, info = load_current_window(monitoring=cfg)
     _report, summary = detect_drift(current_window=window, window_info=info, monitoring=cfg)
     health = check_service_health(window_info=info, monitoring=cfg)
-    send_alerts(drift_summary=summary, service_health=health, window_info=info, monitoring=cfg)
+    outcome = send_alerts(drift_summary=summary, service_health=health, window_info=info)
+    if cfg.on_drift == "retrain":
+        retrain_on_drift(monitoring_outcome=outcome, monitoring=cfg)

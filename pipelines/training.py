@@ -28,16 +28,7 @@ from steps.promotion.promote_model import promote_model
 from steps.registry.register_model import register_model
 from steps.registry.rollback import remove_versions_of_failed_runs
 from steps.training.train_model import train_model
-from tabular_classifier.config import (
-    config_to_dict,
-    load_data_config,
-    load_model_config,
-    load_reference_config,
-    load_split_config,
-    resolve_path,
-)
-from tabular_classifier.data_version import compile_fingerprint
-from tabular_classifier.promotion import load_promotion_policy
+from tabular_classifier.run_config import compile_training_run
 
 DEFAULT_MODEL_NAME = "tabular_classifier"
 CACHED_STEPS = (ingest_data, validate_data, split_data, train_model, evaluate_model)
@@ -65,48 +56,46 @@ def training_pipeline(
         reference: The monitoring reference sample (``max_rows``, default 100,000;
             ``seed``, default 0); see ``tabular_classifier.config.ReferenceConfig``.
 
+    Every block is validated here, once, when the pipeline is compiled
+    (``tabular_classifier.run_config.compile_training_run``), and reaches the steps as typed
+    step parameters.
+
     Raises:
-        ConfigError: At compile time, if the model config or the data block is invalid.
+        ConfigError: At compile time, if the model config or a block is invalid (naming the
+            file or parameter and the key).
     """
     # Relative paths work from the repository root and from any directory inside it.
-    roots = [source_utils.get_source_root()]
-    data_cfg = load_data_config(data, source="pipeline parameter 'data'")
-    data_cfg = data_cfg.model_copy(update={"path": resolve_path(data_cfg.path, roots)})
-    model_config_path = resolve_path(model_config_path, roots)
-    model_cfg, model_cfg_sha256 = load_model_config(model_config_path)
-    split_cfg = load_split_config(split, source="pipeline parameter 'split'")
-    policy = load_promotion_policy(promotion, source="pipeline parameter 'promotion'")
-    reference_cfg = load_reference_config(reference, source="pipeline parameter 'reference'")
-    data_dict = config_to_dict(data_cfg)
-    # Part of ingest_data's cache key: new bytes, or starting to track them with DVC, re-ingest.
-    fingerprint = compile_fingerprint(data_cfg.path)
+    run = compile_training_run(
+        data, model_config_path, split, promotion, reference, [source_utils.get_source_root()]
+    )
     expire_broken_cache_entries([cached.name for cached in CACHED_STEPS])
     remove_versions_of_failed_runs(model_name)
 
-    raw_data, data_version = ingest_data(data_config=data_dict, data_fingerprint=fingerprint)
-    feature_schema = validate_data(raw_data=raw_data, data_config=data_dict)
+    raw_data, data_version = ingest_data(
+        data_config=run.data, data_fingerprint=run.data_fingerprint
+    )
+    feature_schema = validate_data(raw_data=raw_data, data_config=run.data)
     data_split = split_data(
         raw_data=raw_data,
         feature_schema=feature_schema,
         data_version=data_version,
-        data_config=data_dict,
-        split_config=config_to_dict(split_cfg),
+        split_config=run.split,
     )
     classifier = train_model(
         raw_data=raw_data,
         data_split=data_split,
         feature_schema=feature_schema,
         data_version=data_version,
-        model_config=config_to_dict(model_cfg),
-        model_config_file=str(model_config_path),
-        model_config_sha256=model_cfg_sha256,
-        na_values=list(data_cfg.na_values),
+        model_config=run.model,
+        model_config_file=run.model_config_path,
+        model_config_sha256=run.model_config_sha256,
+        na_values=list(run.data.na_values),
     )
     report, reference_data = evaluate_model(
         classifier=classifier,
         raw_data=raw_data,
         data_split=data_split,
-        reference_config=config_to_dict(reference_cfg),
+        reference_config=run.reference,
     )
     registration = register_model(
         classifier=classifier,
@@ -122,5 +111,5 @@ def training_pipeline(
         evaluation_report=report,
         raw_data=raw_data,
         data_split=data_split,
-        promotion_policy=policy.model_dump(),
+        promotion_policy=run.promotion,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import configparser
 import hashlib
 import subprocess
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,18 @@ class DataVersion:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict of all fields."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataVersion:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ValueError: If a field is missing or unknown (naming them).
+        """
+        expected = set(cls.__dataclass_fields__)
+        if set(data) != expected:
+            raise ValueError(f"data version: expected keys {sorted(expected)}, got {sorted(data)}")
+        return cls(**data)
 
 
 def file_md5(path: str | Path) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import mlflow
 import pandas as pd
@@ -12,9 +12,9 @@ from zenml.logger import get_logger
 from materializers.table_materializer import ParquetTableMaterializer
 from steps.caching import ML_CODE
 from steps.tracking import record_failure
-from tabular_classifier.config import load_data_config
+from tabular_classifier.config import DataConfig
 from tabular_classifier.data import load_table
-from tabular_classifier.data_version import fingerprint_md5, resolve_data_version
+from tabular_classifier.data_version import DataVersion, fingerprint_md5, resolve_data_version
 
 logger = get_logger(__name__)
 
@@ -25,41 +25,42 @@ logger = get_logger(__name__)
     output_materializers={"raw_data": ParquetTableMaterializer},
 )
 def ingest_data(
-    data_config: dict[str, Any], data_fingerprint: str | None = None
-) -> tuple[Annotated[pd.DataFrame, "raw_data"], Annotated[dict[str, Any], "data_version"]]:
+    data_config: DataConfig, data_fingerprint: str | None = None
+) -> tuple[Annotated[pd.DataFrame, "raw_data"], Annotated[DataVersion, "data_version"]]:
     """Load the configured CSV/Parquet file and check it against its DVC pointer.
 
     The data version (path, md5, size, DVC remote, git commit) is recorded as ZenML run
     metadata and as MLflow tags (``data.*``, ``git_commit``).
 
     Args:
-        data_config: The ``data:`` block of the run config (see ``DataConfig``).
+        data_config: The ``data:`` block of the run config, validated when the pipeline was
+            compiled.
         data_fingerprint: ``compile_fingerprint`` of the file when the pipeline was compiled
             (md5 and whether DVC tracks it). It is part of the step's cache key, so changed
             data is never served from the cache.
 
     Returns:
         The raw table, shape (n_rows, n_columns), stored as snappy Parquet in row groups
-        (``materializers/table_materializer.py``), and the data version as a dict.
+        (``materializers/table_materializer.py``), and the data version
+        (``materializers/typed_records.py`` stores it as JSON, shown as a table).
 
     Raises:
         DataValidationError: If the file is missing, empty, unreadable, has duplicate column
             names, or its md5 differs from its ``.dvc`` pointer file.
     """
     with record_failure("ingest_data"):
-        cfg = load_data_config(data_config, source="data")
-        version = resolve_data_version(cfg.path)
+        version = resolve_data_version(data_config.path)
         if data_fingerprint is not None and fingerprint_md5(data_fingerprint) != version.md5:
             logger.warning(
                 "%s changed between pipeline compilation and ingestion (md5 %s → %s)",
-                cfg.path,
+                data_config.path,
                 fingerprint_md5(data_fingerprint),
                 version.md5,
             )
-        frame = load_table(cfg)
+        frame = load_table(data_config)
         logger.info(
             "Ingested %s: %d rows x %d columns, md5 %s, DVC-tracked: %s",
-            cfg.path,
+            data_config.path,
             len(frame),
             frame.shape[1],
             version.md5,
@@ -82,4 +83,4 @@ def ingest_data(
                 "git_dirty": str(version.git_dirty),
             }
         )
-        return frame, record
+        return frame, version

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import mlflow
 import pandas as pd
@@ -10,18 +10,18 @@ from zenml import log_metadata, step
 
 from steps.caching import ML_CODE
 from steps.tracking import record_failure
-from tabular_classifier.config import SplitConfig, load_data_config
+from tabular_classifier.config import SplitConfig
 from tabular_classifier.data import FeatureSchema
+from tabular_classifier.data_version import DataVersion
 from tabular_classifier.splits import DataSplit
 
 
 @step(experiment_tracker=True, cache_policy=ML_CODE)
 def split_data(
     raw_data: pd.DataFrame,
-    feature_schema: dict[str, Any],
-    data_version: dict[str, Any],
-    data_config: dict[str, Any],
-    split_config: dict[str, Any],
+    feature_schema: FeatureSchema,
+    data_version: DataVersion,
+    split_config: SplitConfig,
 ) -> Annotated[DataSplit, "data_split"]:
     """Assign every row of the validated table to a split, reproducibly.
 
@@ -33,10 +33,10 @@ def split_data(
     Args:
         raw_data: The validated table, shape (n_rows, n_columns).
         feature_schema: The schema from the validation step.
-        data_version: The data version from the ingest step (its ``md5`` is kept).
-        data_config: The ``data:`` block of the run config (for error messages).
+        data_version: The data version from the ingest step (its ``md5`` is kept; its
+            ``path`` names the file in error messages).
         split_config: ``test_size`` and ``val_size`` (fractions), ``random_state`` and
-            ``key_columns``.
+            ``key_columns``, validated when the pipeline was compiled.
 
     Returns:
         The split of the table's rows.
@@ -46,23 +46,22 @@ def split_data(
             column is missing.
     """
     with record_failure("split_data"):
-        cfg = load_data_config(data_config, source="data")
-        split = SplitConfig.model_validate(split_config)
-        schema = FeatureSchema.from_dict(feature_schema)
-        data_split = DataSplit.compute(raw_data, schema, split, data_version["md5"], cfg.path)
+        data_split = DataSplit.compute(
+            raw_data, feature_schema, split_config, data_version.md5, data_version.path
+        )
         counts = data_split.counts
         sizes = {
             "train_rows": counts["train"],
             "validation_rows": counts["val"],
             "test_rows": counts["test"],
         }
-        log_metadata(metadata={**sizes, "random_state": split.random_state})
+        log_metadata(metadata={**sizes, "random_state": split_config.random_state})
         mlflow.log_params(
             {
                 **{"data." + k: v for k, v in sizes.items()},
-                "split.test_size": split.test_size,
-                "split.val_size": split.val_size,
-                "split.random_state": split.random_state,
+                "split.test_size": split_config.test_size,
+                "split.val_size": split_config.val_size,
+                "split.random_state": split_config.random_state,
             }
         )
         return data_split

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from zenml import log_metadata, step
 
 from release.blue_green import DEFAULT_TIMEOUT_S, DEFAULT_TOLERANCE, DEFAULT_WORKERS, deploy
 from steps.caching import NEVER_CACHE
+from tabular_classifier.records import Deployment
 
 
 @step(enable_cache=False, cache_policy=NEVER_CACHE)
@@ -17,7 +18,7 @@ def deploy_model(
     smoke_test_tolerance: float = DEFAULT_TOLERANCE,
     start_timeout_s: int = DEFAULT_TIMEOUT_S,
     workers: int = DEFAULT_WORKERS,
-) -> Annotated[dict[str, Any], "deployment"]:
+) -> Annotated[Deployment, "deployment"]:
     """Deploy from the registry (never "the model logged in this run"), blue-green.
 
     Works the same when the training run was served from ZenML's cache, since the model is
@@ -38,10 +39,12 @@ def deploy_model(
         DeploymentError: If the health check or smoke test fails; the running version keeps
             serving.
     """
-    record = deploy(model_name, version, smoke_test_tolerance, start_timeout_s, workers)
+    record = Deployment.model_validate(
+        deploy(model_name, version, smoke_test_tolerance, start_timeout_s, workers)
+    )
     log_metadata(
-        metadata={"deployment": record},
+        metadata={"deployment": record.model_dump(mode="json")},
         model_name=model_name,
-        model_version=record["model_version"],
+        model_version=record.model_version,
     )
     return record

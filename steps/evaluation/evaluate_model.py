@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import mlflow
 import pandas as pd
@@ -32,14 +32,14 @@ def evaluate_model(
     classifier: ModelBundle,
     raw_data: pd.DataFrame,
     data_split: DataSplit,
-    reference_config: dict[str, Any] | None = None,
+    reference_config: ReferenceConfig | None = None,
 ) -> tuple[
     Annotated[EvaluationReport, "evaluation_report"],
     Annotated[pd.DataFrame, "reference_data"],
 ]:
     """Evaluate on the test split and build the monitoring reference from the training split.
 
-    The reference is a seeded uniform sample of at most ``reference_config["max_rows"]``
+    The reference is a seeded uniform sample of at most ``reference_config.max_rows``
     training rows (default 100,000; ``tabular_classifier.config.ReferenceConfig`` says why).
     How it was sampled (``rows_in_split``, ``rows_kept``, ``max_rows``, ``seed``, ``method``)
     is logged as the ``reference_sampling`` metadata of the ``reference_data`` artifact.
@@ -58,8 +58,8 @@ def evaluate_model(
         raw_data: The ingested table, shape (n_rows, n_columns).
         data_split: Which of its rows are test rows (held out from training and early
             stopping) and which training rows (the baseline's and the reference's).
-        reference_config: A ``ReferenceConfig`` as a dict (``max_rows``, ``seed``); None
-            uses its defaults.
+        reference_config: How to sample the reference (``max_rows``, ``seed``), validated
+            when the pipeline was compiled; None uses its defaults.
 
     Returns:
         The evaluation report, and the reference data: the sampled training rows' features,
@@ -72,7 +72,7 @@ def evaluate_model(
         train_split = data_split.take(raw_data, "train", schema)
         test_split = data_split.take(raw_data, "test", schema)
         report = evaluate(predictor, test_split, schema, train=train_split)
-        sampling = ReferenceConfig.model_validate(reference_config or {})
+        sampling = reference_config or ReferenceConfig()
         reference = reference_predictions(predictor, train_split, schema, sampling)
         sampling_metadata = reference_sampling_metadata(len(train_split), sampling)
         log_metadata(

@@ -27,6 +27,7 @@ from tabular_classifier.errors import InputValidationError
 from tabular_classifier.evaluation import EvaluationReport
 from tabular_classifier.predictor import ModelBundle, Predictor
 from tabular_classifier.promotion import PromotionPolicy, PromotionRecord, judge_candidate
+from tabular_classifier.records import Registration
 from tabular_classifier.splits import DataSplit
 
 logger = get_logger(__name__)
@@ -39,7 +40,7 @@ def promote_model(
     evaluation_report: UnmaterializedArtifact,
     raw_data: UnmaterializedArtifact,
     data_split: UnmaterializedArtifact,
-    promotion_policy: dict[str, Any],
+    promotion_policy: PromotionPolicy,
 ) -> Annotated[PromotionRecord, "promotion_decision"]:
     """Compare candidate and production on rows neither trained on; promote the winner.
 
@@ -53,13 +54,14 @@ def promote_model(
     production pointer moves: moving it is the step's last action.
 
     Args:
-        registration: Output of ``register_model`` (a dict: model name and versions).
+        registration: Output of ``register_model`` (a ``Registration``: model name and
+            versions).
         classifier: The candidate (a ``ModelBundle``).
         evaluation_report: The candidate's test evaluation (an ``EvaluationReport``).
         raw_data: The ingested table (a ``pd.DataFrame``).
         data_split: Its split (a ``DataSplit``): the test rows are those both models are
             scored on.
-        promotion_policy: A ``PromotionPolicy`` as a dict.
+        promotion_policy: The promotion policy, validated when the pipeline was compiled.
 
     Returns:
         The decision, the versions involved and the policy (the dashboard shows them as a
@@ -78,7 +80,7 @@ def promote_model(
             bundle,
             evaluation_report.load(),
             split.take(raw_data.load(), "test", bundle.schema),
-            PromotionPolicy.model_validate(promotion_policy),
+            promotion_policy,
         )
     except BaseException:
         if candidate is not None:
@@ -98,14 +100,14 @@ def _candidate() -> Any | None:
 
 
 def _promote(
-    registration: dict[str, Any],
+    registration: Registration,
     classifier: ModelBundle,
     evaluation_report: EvaluationReport,
     test_split: pd.DataFrame,
     policy: PromotionPolicy,
 ) -> PromotionRecord:
-    model_name = registration["zenml_model"]
-    candidate_version = registration["zenml_model_version"]
+    model_name = registration.zenml_model
+    candidate_version = registration.zenml_model_version
     production = current_production(model_name)
     incumbent: Predictor | None = None
     unreadable: str | None = None

@@ -34,9 +34,10 @@ from steps.caching import NEVER_CACHE
 from steps.registry.rollback import undo_registration
 from steps.tracking import record_failure
 from tabular_classifier.data import FeatureSchema
-from tabular_classifier.data_version import resolve_git_commit
+from tabular_classifier.data_version import DataVersion, resolve_git_commit
 from tabular_classifier.evaluation import EvaluationReport
 from tabular_classifier.predictor import ModelBundle
+from tabular_classifier.records import Registration
 
 logger = get_logger(__name__)
 
@@ -56,7 +57,7 @@ def register_model(
     data_version: UnmaterializedArtifact,
     feature_schema: UnmaterializedArtifact,
     model_name: str,
-) -> Annotated[dict[str, Any], "registration"]:
+) -> Annotated[Registration, "registration"]:
     """Create the model version: MLflow model + registry entry + ZenML model version links.
 
     Every input is loaded here (see the module docstring), each with its own materializer.
@@ -66,14 +67,14 @@ def register_model(
         evaluation_report: Its test-set evaluation (an ``EvaluationReport``).
         reference_data: The monitoring reference, training features + predictions (a
             ``pd.DataFrame``); loaded to check that it can be, and linked to the version.
-        data_version: The data version the classifier was trained on (a dict).
-        feature_schema: The data contract (a dict).
+        data_version: The data version the classifier was trained on (a ``DataVersion``).
+        feature_schema: The data contract (a ``FeatureSchema``).
         model_name: The ZenML model (and registered model) the new version belongs to; created
             if it does not exist.
 
     Returns:
-        ``{"zenml_model", "zenml_model_version", "mlflow_model_uri", "mlflow_run_id",
-        "registered_model", "registered_version"}``.
+        The registration: ZenML model and version, MLflow model URI and run, registry model
+        and version. Its fields are also the version's ``registration`` metadata.
 
     Raises:
         RuntimeError: If an input cannot be loaded, the data contract differs from the model's,
@@ -87,10 +88,10 @@ def register_model(
         # Monitoring reads the reference from the version: one that cannot be loaded must not
         # be registered.
         reference: pd.DataFrame = _load(reference_data, "reference_data")
-        lineage: dict[str, Any] = _load(data_version, "data_version")
-        schema: dict[str, Any] = _load(feature_schema, "feature_schema")
+        lineage: DataVersion = _load(data_version, "data_version")
+        schema: FeatureSchema = _load(feature_schema, "feature_schema")
         logger.info("Inputs loaded; reference data: %d rows", len(reference))
-        _check_same_data_contract(model_name, FeatureSchema.from_dict(schema))
+        _check_same_data_contract(model_name, schema)
         model_version = _new_model_version(model_name, context.pipeline_run)
         version_name = str(model_version.number)
         registered_version = None
@@ -121,23 +122,23 @@ def register_model(
             for inputs in context.inputs.values():
                 for artifact in inputs:
                     link_artifact_version_to_model_version(artifact, model_version)
-            registration = {
-                "zenml_model": model_version.model.name,
-                "zenml_model_version": version_name,
-                "mlflow_model_uri": model_info.model_uri,
-                "mlflow_run_id": run_id,
-                "registered_model": model_version.model.name,
-                "registered_version": registered_version.version if registered_version else "",
-            }
+            registration = Registration(
+                zenml_model=model_version.model.name,
+                zenml_model_version=version_name,
+                mlflow_model_uri=model_info.model_uri,
+                mlflow_run_id=run_id,
+                registered_model=model_version.model.name,
+                registered_version=registered_version.version if registered_version else "",
+            )
             log_metadata(
                 metadata={
                     **report.metrics,
-                    "registration": registration,
+                    "registration": registration.model_dump(mode="json"),
                     "model_config_name": bundle.model_config.name,
                     "model_config_file": str(bundle.extra.get("model_config_file", "")),
                     "model_config_sha256": str(bundle.extra.get("model_config_sha256", "")),
-                    "data_version": lineage,
-                    "feature_schema": schema,
+                    "data_version": lineage.to_dict(),
+                    "feature_schema": schema.to_dict(),
                     "decision_threshold": bundle.decision_threshold,
                 },
                 model_version_id=model_version.id,
@@ -149,10 +150,10 @@ def register_model(
                 {
                     "model_config.name": bundle.model_config.name,
                     "model_config.sha256": str(bundle.extra.get("model_config_sha256", "")),
-                    "data.md5": str(lineage.get("md5", "")),
+                    "data.md5": lineage.md5,
                     "zenml.model": model_version.model.name,
                     "zenml.model_version": version_name,
-                    "registered_version": registration["registered_version"],
+                    "registered_version": registration.registered_version,
                 }
             )
         except BaseException:
@@ -164,7 +165,7 @@ def register_model(
             "Registered %s version %s (MLflow registry version %s)",
             model_version.model.name,
             version_name,
-            registration["registered_version"],
+            registration.registered_version,
         )
         return registration
 
@@ -254,7 +255,7 @@ def _new_model_version(model_name: str, pipeline_run: Any) -> Any:
     return version
 
 
-def _log_run_context(classifier: ModelBundle, data_version: dict[str, Any]) -> None:
+def _log_run_context(classifier: ModelBundle, data_version: DataVersion) -> None:
     """Params and lineage tags on this MLflow run, also when training came from the cache."""
     # The same values train_model logged (MLflow refuses a param logged twice with another
     # value, and a cached train_model logged nothing in this run).
@@ -266,10 +267,10 @@ def _log_run_context(classifier: ModelBundle, data_version: dict[str, Any]) -> N
     mlflow.set_tags(
         {
             "git_commit": commit,
-            "data.path": str(data_version.get("path", "")),
-            "data.md5": str(data_version.get("md5", "")),
-            "data.dvc_remote": str(data_version.get("dvc_remote") or "none"),
-            "data.git_commit": str(data_version.get("git_commit", "")),
+            "data.path": data_version.path,
+            "data.md5": data_version.md5,
+            "data.dvc_remote": data_version.dvc_remote or "none",
+            "data.git_commit": data_version.git_commit,
         }
     )
 

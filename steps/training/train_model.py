@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import mlflow
 import pandas as pd
@@ -13,6 +13,7 @@ from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.config import ModelConfig
 from tabular_classifier.data import FeatureSchema
+from tabular_classifier.data_version import DataVersion
 from tabular_classifier.predictor import ModelBundle
 from tabular_classifier.splits import DataSplit
 from tabular_classifier.training import EpochRecord, fit_bundle
@@ -41,9 +42,9 @@ def _log_epoch(record: EpochRecord) -> None:
 def train_model(
     raw_data: pd.DataFrame,
     data_split: DataSplit,
-    feature_schema: dict[str, Any],
-    data_version: dict[str, Any],
-    model_config: dict[str, Any],
+    feature_schema: FeatureSchema,
+    data_version: DataVersion,
+    model_config: ModelConfig,
     model_config_file: str,
     model_config_sha256: str,
     na_values: list[str] | None = None,
@@ -61,8 +62,9 @@ def train_model(
             ``SplitConfig`` is stored in the bundle's ``extra["split"]`` so that promotion can
             tell which rows this model never trained on.
         feature_schema: The schema from the validation step.
-        data_version: The data version from the ingest step, stored in the bundle.
-        model_config: A validated ``ModelConfig`` as a dict.
+        data_version: The data version from the ingest step, stored in the bundle's
+            ``extra["data_version"]`` (as its ``to_dict()``).
+        model_config: The model config, validated when the pipeline was compiled.
         model_config_file: Path of the model config YAML, for lineage.
         model_config_sha256: SHA-256 of that file's bytes.
         na_values: The data config's ``na_values``, recorded in the row contract for readers
@@ -74,14 +76,12 @@ def train_model(
         the config and the best epoch's validation metrics.
     """
     with record_failure("train_model"):
-        cfg = ModelConfig.model_validate(model_config)
-        schema = FeatureSchema.from_dict(feature_schema)
-        train_split = data_split.take(raw_data, "train", schema)
-        validation_split = data_split.take(raw_data, "val", schema)
-        mlflow.log_params({**cfg.mlflow_params(), "model_config_file": model_config_file})
+        train_split = data_split.take(raw_data, "train", feature_schema)
+        validation_split = data_split.take(raw_data, "val", feature_schema)
+        mlflow.log_params({**model_config.mlflow_params(), "model_config_file": model_config_file})
         mlflow.set_tags(
             {
-                "model_config.name": cfg.name,
+                "model_config.name": model_config.name,
                 "model_config.file": model_config_file,
                 "model_config.sha256": model_config_sha256,
                 "zenml.run_id": str(get_step_context().pipeline_run.id),
@@ -90,13 +90,13 @@ def train_model(
         )
         logger.info(
             "Training %s on %d rows, validating on %d rows",
-            cfg.name,
+            model_config.name,
             len(train_split),
             len(validation_split),
         )
         bundle, result = fit_bundle(
-            cfg,
-            schema,
+            model_config,
+            feature_schema,
             train_split,
             validation_split,
             na_values=na_values or [],
@@ -104,7 +104,7 @@ def train_model(
             extra={
                 "model_config_file": model_config_file,
                 "model_config_sha256": model_config_sha256,
-                "data_version": data_version,
+                "data_version": data_version.to_dict(),
                 "split": data_split.split.model_dump(),
             },
         )

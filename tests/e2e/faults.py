@@ -58,16 +58,17 @@ def _output_refused(step: str) -> None:
     """Make the artifact store refuse ``step``'s output once the step's code returned.
 
     The output's own materializer is patched: ``promote_model`` returns a ``PromotionRecord``
-    (``PromotionRecordMaterializer``), ``register_model`` a dict (ZenML's built-in one). A fault
-    on the wrong materializer would never fire, and the test would see a run that succeeds.
+    (``PromotionRecordMaterializer``), ``register_model`` a ``Registration``
+    (``RecordModelMaterializer``). A fault on the wrong materializer would never fire, and the
+    test would see a run that succeeds.
     """
     from zenml.materializers.base_materializer import BaseMaterializer
-    from zenml.materializers.built_in_materializer import BuiltInContainerMaterializer
 
     from materializers.promotion_materializer import PromotionRecordMaterializer
+    from materializers.typed_records import RecordModelMaterializer
 
     materializer: type[BaseMaterializer] = (
-        PromotionRecordMaterializer if step == "promote_model" else BuiltInContainerMaterializer
+        PromotionRecordMaterializer if step == "promote_model" else RecordModelMaterializer
     )
     original = materializer.save
 

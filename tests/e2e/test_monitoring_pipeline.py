@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from alerters.jsonl_webhook import read_alerts
+from tabular_classifier.records import RetrainRun
 from tests.e2e.workspace import ZENML_HOME, Workspace
 
 pytestmark = pytest.mark.e2e
@@ -333,13 +334,46 @@ def test_drift_with_on_drift_retrain_starts_a_training_run(
     )
     out = outputs(zenml_client, "monitoring_e2e_retrain")
     assert out["summary"].dataset_drift and out["summary"].prediction_drift
-    retrain = out["outcome"].retrain
-    assert retrain is not None
-    assert retrain["status"] == "completed" and retrain["returncode"] == 0
-    started = zenml_client.get_pipeline_run(retrain["run_id"])
-    assert started.name == retrain["run_name"] and started.id not in before
+    retrain_step = out["run"].steps["retrain_on_drift"]
+    retrain = retrain_step.outputs["retraining_run"][0].load()
+    assert isinstance(retrain, RetrainRun)
+    assert retrain.status == "completed" and retrain.returncode == 0
+    assert retrain.config_path == "configs/training.yaml"
+    started = zenml_client.get_pipeline_run(retrain.run_id)
+    assert started.name == retrain.run_name and started.id not in before
+    assert retrain.run_name.startswith(f"training_retrain_{str(out['run'].id)[:8]}_")
     assert started.pipeline.name == "training_pipeline"
+    # The alert went out before the retraining step started.
+    assert out["run"].steps["send_alerts"].end_time <= retrain_step.start_time
     [alert] = alerts_of("monitoring_e2e_retrain")
     assert str(out["report"].id) in alert["message"]
     assert f"/runs/{out['run'].id}" in alert["details"]["report"]["dashboard"]
-    assert out["run"].steps["send_alerts"].run_metadata["retrain_run_id"] == retrain["run_id"]
+    assert retrain_step.run_metadata["retrain_run_id"] == retrain.run_id
+    assert retrain_step.run_metadata["retrain_run_name"] == retrain.run_name
+
+
+def test_a_retraining_run_past_its_timeout_is_stopped_and_fails_the_run(
+    workspace: Workspace, zenml_client: Any, production: Any, tmp_path: Path
+) -> None:
+    """``retrain.timeout_s`` stops the training process; the alerts are out, the run fails."""
+    from scripts.drift_demo import demo_batch
+
+    training_config = workspace.root / "configs" / "training.yaml"
+    batch, _schema = demo_batch("drifted", rows=200, training_config=training_config)
+    write_log(tmp_path / "log", batch, production)
+    result = run_monitoring(
+        workspace,
+        "monitoring_e2e_retrain_timeout",
+        check=False,
+        window={"log_dir": str(tmp_path / "log")},
+        on_drift="retrain",
+        retrain={"timeout_s": 1.0},
+    )
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "did not complete (timed out after 1.0 s" in output
+    run = zenml_client.get_pipeline_run("monitoring_e2e_retrain_timeout")
+    assert run.steps["send_alerts"].status.value == "completed"
+    assert run.steps["retrain_on_drift"].status.value == "failed"
+    [alert] = alerts_of("monitoring_e2e_retrain_timeout")
+    assert alert["details"]["kind"] == "drift"

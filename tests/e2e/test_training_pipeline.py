@@ -299,9 +299,8 @@ def test_promotion_compares_on_rows_production_never_saw(
         workspace.zenml_pipeline_run(config)
         runs.append(_latest_run(zenml_client, status="completed"))
 
-    schema = FeatureSchema.from_dict(
-        runs[1].steps["validate_data"].outputs["feature_schema"][0].load()
-    )
+    schema = runs[1].steps["validate_data"].outputs["feature_schema"][0].load()
+    assert isinstance(schema, FeatureSchema) and schema.target == "target"
 
     def split(run: Any, which: str) -> pd.DataFrame:
         """A split's rows, taken from the run's one stored table by its split codes."""

@@ -1,0 +1,98 @@
+"""The training run config, validated once, when the training pipeline is compiled.
+
+:func:`compile_training_run` turns the pipeline's parameters (the blocks of
+``configs/training.yaml``) into typed configs; the pipeline hands these to its steps as typed
+step parameters, so no step parses a config again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tabular_classifier.config import (
+    DataConfig,
+    ModelConfig,
+    ReferenceConfig,
+    SplitConfig,
+    load_data_config,
+    load_model_config,
+    load_reference_config,
+    load_split_config,
+    resolve_path,
+)
+from tabular_classifier.data_version import compile_fingerprint
+from tabular_classifier.promotion import PromotionPolicy, load_promotion_policy
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """Everything a training run was configured with, validated.
+
+    Attributes:
+        data: The ``data`` block, its ``path`` resolved against the repository root.
+        model: The model config loaded from ``model_config_path``.
+        model_config_path: The model config file, resolved like ``data.path``.
+        model_config_sha256: SHA-256 of that file's bytes.
+        split: The ``split`` block (defaults when absent).
+        promotion: The ``promotion`` block (defaults when absent).
+        reference: The ``reference`` block (defaults when absent).
+        data_fingerprint: :func:`compile_fingerprint` of the data file (its md5 and whether DVC
+            tracks it) at compile time, or None if it cannot be read yet; part of the ingest
+            step's cache key.
+    """
+
+    data: DataConfig
+    model: ModelConfig
+    model_config_path: str
+    model_config_sha256: str
+    split: SplitConfig
+    promotion: PromotionPolicy
+    reference: ReferenceConfig
+    data_fingerprint: str | None
+
+
+def compile_training_run(
+    data: Mapping[str, Any],
+    model_config_path: str,
+    split: Mapping[str, Any] | None,
+    promotion: Mapping[str, Any] | None,
+    reference: Mapping[str, Any] | None,
+    roots: Sequence[str | Path],
+) -> TrainingRun:
+    """Validate the training pipeline's parameters and resolve relative paths.
+
+    Args:
+        data: The ``data`` parameter (see :class:`DataConfig`).
+        model_config_path: A model config YAML (see :class:`ModelConfig`).
+        split: The ``split`` parameter, or None for the defaults.
+        promotion: The ``promotion`` parameter, or None for the defaults.
+        reference: The ``reference`` parameter, or None for the defaults.
+        roots: Directories relative paths are tried under, in order (the repository root).
+
+    Returns:
+        The typed configs, the model config file's SHA-256 and the data file's fingerprint.
+
+    Raises:
+        ConfigError: Naming the parameter (``pipeline parameter 'data'``, ...) or the model
+            config file, and the offending key.
+    """
+    data_cfg = load_data_config(data, source="pipeline parameter 'data'")
+    data_cfg = data_cfg.model_copy(update={"path": resolve_path(data_cfg.path, roots)})
+    model_path = resolve_path(model_config_path, roots)
+    model_cfg, model_sha256 = load_model_config(model_path)
+    return TrainingRun(
+        data=data_cfg,
+        model=model_cfg,
+        model_config_path=str(model_path),
+        model_config_sha256=model_sha256,
+        split=load_split_config(split, source="pipeline parameter 'split'"),
+        promotion=load_promotion_policy(
+            None if promotion is None else dict(promotion), source="pipeline parameter 'promotion'"
+        ),
+        reference=load_reference_config(reference, source="pipeline parameter 'reference'"),
+        # New bytes, or starting to track them with DVC, re-ingest.
+        data_fingerprint=compile_fingerprint(data_cfg.path),
+    )
