@@ -27,15 +27,7 @@ def _log_epoch(record: EpochRecord) -> None:
     ``val_roc_auc`` is logged only on the epochs that computed it (every
     ``ModelConfig.val_auc_every``-th), so its MLflow series has no placeholder points.
     """
-    metrics = {
-        "train_loss": record.train_loss,
-        "train_accuracy": record.train_accuracy,
-        "val_loss": record.val_loss,
-        "val_accuracy": record.val_accuracy,
-    }
-    if record.val_roc_auc is not None:
-        metrics["val_roc_auc"] = record.val_roc_auc
-    mlflow.log_metrics(metrics, step=record.epoch)
+    mlflow.log_metrics(record.metrics(), step=record.epoch)
 
 
 @step(experiment_tracker=True, cache_policy=ML_CODE)
