@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             for key, value in exports.items():
                 print(f"export {key}={shlex.quote(value)}")
         elif args.command == "connect":
-            from stacks.registration import StackSpecError, activation_scope
+            from stacks import StackSpecError, activation_scope
 
             try:
                 name = connect(ServerStackState.load(state_dir.resolve()), args.stack_file)

@@ -109,11 +109,11 @@ def connect(state: ServerStackState, stack_file: Path = STACK_FILE) -> str:
 
     Raises:
         ServerStackError: If the API key is missing or the login fails.
-        stacks.registration.StackSpecError: If the stack file is invalid.
+        stacks.StackSpecError: If the stack file is invalid.
     """
     if not state.zenml_api_key:
         raise ServerStackError(f"{state.path}: no API key; run `up` again")
-    from stacks.registration import apply_stack, load_stack_spec, validate_against_zenml
+    from stacks import apply_stack, load_stack_spec, validate_against_zenml
 
     os.environ.update(state.stack_env())
     # Flavors and their settings can only be checked against a store: the server's, after

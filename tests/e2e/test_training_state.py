@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.registration import apply_stack
+from stacks import apply_stack
 from tests.e2e.workspace import Workspace
 
 pytestmark = pytest.mark.e2e
