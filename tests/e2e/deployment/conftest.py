@@ -2,8 +2,9 @@
 test starts from.
 
 ``model_versions`` trains once for the package; each test then asks for the serving state it
-needs (``serving_production``, ``baseline_after_production``) instead of relying on what an
-earlier test left behind, so any test can run alone (``pytest -k``) or in any order.
+needs (``serving``, ``serving_production``, ``baseline_after_production``) instead of relying
+on what an earlier test left behind, so any test can run alone (``pytest -k``) or in any
+order. A fixture deploys only what is not already in place.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.deployment.helpers import MODEL_NAME, deploy, serve, versions
+from tests.e2e.deployment.helpers import MODEL_NAME, deploy, release_status, serve, versions
 from tests.e2e.workspace import Workspace
 
 
@@ -68,7 +69,38 @@ def baseline_after_production(
     workspace: Workspace, model_versions: dict[str, str]
 ) -> dict[str, Any]:
     """Production deployed, then the baseline version (which promotion refused) explicitly:
-    baseline is active and production is kept as previous; returns ``release status``."""
+    baseline is active and production is kept as previous; returns ``release status``.
+
+    Nothing is deployed if that is already the state.
+    """
+    status = release_status(workspace)
+    active, previous = status["active"], status["previous"]
+    if (
+        active is not None
+        and previous is not None
+        and active["model_version"] == model_versions["baseline"]
+        and previous["model_version"] == model_versions["production"]
+        and status["active_server_healthy"]
+        and status["gateway_running"]
+    ):
+        return status
     serve(workspace, None, model_versions["production"])
     deploy(workspace, model_versions["baseline"])
-    return serve(workspace, model_versions["baseline"], model_versions["baseline"])
+    status = serve(workspace, model_versions["baseline"], model_versions["baseline"])
+    assert status["previous"]["model_version"] == model_versions["production"], status
+    return status
+
+
+@pytest.fixture
+def serving(workspace: Workspace, model_versions: dict[str, str]) -> dict[str, Any]:
+    """Some version of the model is the active, healthy deployment (production is deployed if
+    none is); returns ``release status``."""
+    status = release_status(workspace)
+    if (
+        status["active"] is not None
+        and status["active"]["model_name"] == MODEL_NAME
+        and status["active_server_healthy"]
+        and status["gateway_running"]
+    ):
+        return status
+    return serve(workspace, None, model_versions["production"])

@@ -72,7 +72,7 @@ def _kill_under_traffic(pid: int, body: bytes, target: str) -> list[tuple[float,
     return results
 
 
-@pytest.mark.usefixtures("serving_production")
+@pytest.mark.usefixtures("serving")
 def test_killed_model_server_and_gateway_come_back_by_themselves(
     workspace: Workspace, model_versions: dict[str, str], zenml_client: Any
 ) -> None:
