@@ -84,7 +84,7 @@ def test_a_decoy_on_the_deployers_port_is_never_routed_to(
     report = version.get_artifact("evaluation_report").load()
     port = scan_for_available_port(8000)
     assert port is not None
-    decoy_script = Path(__file__).parents[1] / "integration" / "model_server_process.py"
+    decoy_script = Path(__file__).parents[2] / "integration" / "model_server_process.py"
     decoy = subprocess.Popen(
         [
             sys.executable,
