@@ -1,5 +1,5 @@
 """Command line: ``python -m stacks apply stacks/<name>.yaml [--no-activate]``."""
 
-from stacks.registration import main
+from stacks.cli import main
 
 raise SystemExit(main())

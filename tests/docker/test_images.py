@@ -28,7 +28,8 @@ import pytest
 from mlflow import MlflowClient
 
 from scripts.isolated_checkout import copy_checkout
-from scripts.server_stack import free_port, http_status
+from scripts.ports import free_port
+from scripts.server_stack import http_status
 from serving.mlflow_model import log_pyfunc_model
 from tabular_classifier.evaluation import evaluate
 from tabular_classifier.predictor import Predictor

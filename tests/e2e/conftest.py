@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from scripts.isolated_checkout import copy_checkout
-from stacks.registration import apply_stack
+from stacks import apply_stack
 from tests.e2e.probe import EXPERIMENT, MODEL, Probe
 from tests.e2e.workspace import _SESSION_DIR, WORKTREE, Workspace
 

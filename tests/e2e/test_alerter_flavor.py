@@ -11,7 +11,7 @@ import yaml
 from alerters.jsonl_webhook import read_alerts
 from alerters.jsonl_webhook.flavors import JsonlWebhookAlerterFlavor
 from scripts.isolated_checkout import REPO_ROOT
-from stacks.registration import StackSpecError, apply_stack
+from stacks import StackSpecError, apply_stack
 from tests.e2e.workspace import ZENML_HOME, Workspace
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.registration import StackSpecError, apply_stack
+from stacks import StackSpecError, apply_stack
 from tests.e2e.workspace import Workspace
 
 pytestmark = pytest.mark.e2e

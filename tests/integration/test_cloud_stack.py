@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.registration import StackSpecError, defaulted_variables, load_stack_spec
+from stacks import StackSpecError, defaulted_variables, load_stack_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOUD = ROOT / "stacks" / "cloud.yaml"
@@ -91,9 +91,8 @@ BROKEN: dict[str, tuple[Mutation, list[str]]] = {
 PROBE = r"""
 import contextlib, io, json, sys
 from zenml.client import Client
-from stacks.registration import (
-    StackSpecError, check_secrets_exist, load_stack_spec, main, validate_against_zenml,
-)
+from stacks import StackSpecError, check_secrets_exist, load_stack_spec, validate_against_zenml
+from stacks.cli import main
 
 
 def probe():

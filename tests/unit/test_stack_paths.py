@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stacks.registration import StackSpecError, load_stack_spec
+from stacks import StackSpecError, load_stack_spec
 
 
 def _stack_file(folder: Path, configuration: dict[str, str]) -> Path:
