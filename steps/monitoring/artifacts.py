@@ -22,6 +22,26 @@ class MonitoringError(RuntimeError):
     """Monitoring cannot run: unknown model version, or one without the artifacts it needs."""
 
 
+def require_model(model_name: str) -> None:
+    """Check that ``model_name`` is a ZenML model.
+
+    A misspelt name then fails the run instead of monitoring an always-empty window, which
+    would never alert.
+
+    Raises:
+        ConfigError: If no model has that name; the message lists the models that exist.
+    """
+    client = Client()
+    if client.list_models(name=model_name).items:
+        return
+    known = sorted(model.name for model in client.list_models(size=50).items)
+    raise ConfigError(
+        "pipeline parameter 'monitoring'",
+        "model_name",
+        f"no ZenML model is named '{model_name}'; models: {', '.join(known) or 'none'}",
+    )
+
+
 @lru_cache(maxsize=8)
 def model_version(model_name: str, version: str) -> Any:
     """The ZenML model version ``model_name`` / ``version``.

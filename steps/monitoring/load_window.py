@@ -72,7 +72,8 @@ def load_current_window(
         because they cannot be used, with file and line).
 
     Raises:
-        ConfigError: ``retrain.config_path`` or ``window.model_version`` names nothing that exists.
+        ConfigError: ``model_name``, ``retrain.config_path`` or ``window.model_version`` names
+            nothing that exists.
         DataValidationError: The window file (``window.path``) lacks a column or holds a bad
             row (naming file, column and row). Bad rows of the prediction log are left out and
             reported instead.
@@ -83,6 +84,7 @@ def load_current_window(
     a bad one never costs the window's alerts.
     """
     cfg = monitoring
+    artifacts.require_model(cfg.model_name)
     log_dir = Path(cfg.window.log_dir).expanduser() if cfg.window.log_dir else None
     if log_dir is None and not cfg.window.path:
         log_dir = prediction_log_dir()

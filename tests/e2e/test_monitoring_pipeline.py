@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from alerters.jsonl_webhook import read_alerts
+from scripts.isolated_checkout import command_messages
 from tabular_classifier.records import RetrainRun
 from tests.e2e.workspace import ZENML_HOME, Workspace
 
@@ -312,6 +313,24 @@ def test_bad_monitoring_config_fails_before_any_step_runs(
     assert "pipeline parameter 'monitoring': key 'window.min_rows'" in output
     with pytest.raises(KeyError):
         zenml_client.get_pipeline_run("monitoring_e2e_bad_config")
+
+
+def test_a_misspelt_model_name_fails_naming_the_models_that_exist(
+    workspace: Workspace, production: Any, tmp_path: Path
+) -> None:
+    """A typo in ``model_name`` would otherwise monitor an empty window forever, never alerting."""
+    result = run_monitoring(
+        workspace,
+        "monitoring_e2e_unknown_model",
+        check=False,
+        model_name="nomodel",
+        window={"log_dir": str(tmp_path / "log")},
+    )
+    assert result.returncode != 0
+    output = " ".join(command_messages(result).split())
+    assert "key 'model_name': no ZenML model is named 'nomodel'; models: " in output
+    assert MODEL in output.split("no ZenML model is named 'nomodel'; models: ", 1)[1][:200]
+    assert alerts_of("monitoring_e2e_unknown_model") == []
 
 
 def test_drift_with_on_drift_retrain_starts_a_training_run(
