@@ -90,3 +90,13 @@ def test_values_and_key_order_of_a_line() -> None:
 def test_rows_of_the_wrong_width_are_refused_as_before() -> None:
     with pytest.raises(ValueError):
         serving_lines(["x", "y"], [[1.0, 2.0], [3.0]], _meta(), _per_row(2))
+
+
+@pytest.mark.parametrize("n", [3, 70, 5, 300])
+def test_prediction_ids_of_requests_of_any_size(n: int) -> None:
+    rows = [[float(i)] for i in range(n)]
+    lines = serving_lines(["x"], rows, _meta(), _per_row(n)).splitlines()
+    ids = [json.loads(line)["prediction_id"] for line in lines]
+    assert ids == prediction_ids(BASE, n)
+    assert ids[-1] == BASE[:26] + f"{n - 1:06x}"
+    assert json.loads(lines[-1])["x"] == n - 1
