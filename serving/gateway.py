@@ -289,10 +289,8 @@ class Gateway:
         self.metrics.requests.labels("200").inc()
         self.metrics.predictions.labels(route.model_name, route.model_version).inc(len(predictions))
         request_id = request_id or uuid.uuid4().hex
-        versions = []
         for prediction, unknown in zip(predictions, unknown_per_row, strict=True):
             prediction["unknown_categories"] = unknown
-            versions.append(str(prediction.get("model_version", route.model_version)))
         meta = {
             "request_id": request_id,
             "timestamp": utc_now(),
@@ -302,7 +300,9 @@ class Gateway:
             "prediction_id_base": uuid.uuid4().hex,
         }
         per_row = {
-            "model_version": versions,
+            "model_version": [
+                str(p.get("model_version", route.model_version)) for p in predictions
+            ],
             "probability": [p["probability"] for p in predictions],
             "label": [p["label"] for p in predictions],
             "unknown_categories": unknown_per_row,

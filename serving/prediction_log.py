@@ -225,7 +225,7 @@ def _feature_values(rows: list[list[Any]], width: int) -> list[list[bytes]]:
     encoded = orjson.dumps(rows)
     if b'"' not in encoded:  # numbers, booleans and nulls: one split over the whole request
         flat = encoded[2:-2].replace(b"],[", b",").split(b",")
-        if len(flat) == len(rows) * width and all(len(row) == width for row in rows):
+        if len(flat) == len(rows) * width and set(map(len, rows)) == {width}:
             return [flat[j::width] for j in range(width)]
     return [_values(column) for column in zip(*rows, strict=True)]
 
