@@ -99,6 +99,20 @@ class GitState:
         return bool(self.uncommitted)
 
 
+def rerun_with_env(module: str, env: Mapping[str, str]) -> None:
+    """Run this benchmark again (``python -m module``, same arguments) with ``env`` set.
+
+    Returns only when ``env`` is already set. BLAS and OpenMP read their thread counts when they
+    load, so a limit such as ``OPENBLAS_NUM_THREADS=1`` must be in the environment before numpy
+    starts; threadpoolctl could change it later, but it is no declared dependency of ours (it
+    comes with scikit-learn) and the lock cannot be updated offline.
+    """
+    if all(os.environ.get(key) == value for key, value in env.items()):
+        return
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", module, *sys.argv[1:]], {**os.environ, **env})
+
+
 def machine_info(*fields: str) -> dict[str, Any]:
     """Describe the machine: the fields asked for, in that order (all of them by default).
 

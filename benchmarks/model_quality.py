@@ -29,7 +29,8 @@ For every model: ROC AUC, PR AUC (average precision) and Brier score on the test
 precision, recall and F1 at 0.5 and at the threshold the ``max_f1`` rule
 (``calibration.choose_threshold``) picks on the model's validation probabilities; training time,
 as wall-clock seconds and as the CPU seconds of the one thread that trains (``time.thread_time``;
-torch's training loop pins one thread itself, scikit-learn runs under ``threadpool_limits(1)``),
+torch's training loop pins one thread itself; scikit-learn runs with one BLAS and OpenMP
+thread, ``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1``, set by :func:`main` before numpy loads),
 which other jobs on a shared machine inflate far less. For the MLPs the time is all of
 ``fit_bundle`` (contract, preprocessing, training, calibration); for the two references only
 their ``fit``.
@@ -72,7 +73,6 @@ from sklearn.metrics import (
     recall_score,
     roc_auc_score,
 )
-from threadpoolctl import threadpool_limits
 
 from benchmarks.harness import (
     REPO,
@@ -80,6 +80,7 @@ from benchmarks.harness import (
     git_state,
     load_average,
     machine_info,
+    rerun_with_env,
     write_results,
 )
 from tabular_classifier.baseline import fit_baseline
@@ -326,8 +327,7 @@ def _fit_logreg(
     x_train = preprocessor.transform_parsed(contract.parse_frame(train))
     y_train = encode_target(train[schema.target], schema)
     start, cpu = time.perf_counter(), time.thread_time()
-    with threadpool_limits(1):
-        model = fit_baseline(x_train, y_train, balanced=False)
+    model = fit_baseline(x_train, y_train, balanced=False)
     seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
     p_val, p_test = (
         model.predict_proba(preprocessor.transform_parsed(contract.parse_frame(s)))[:, 1]
@@ -357,8 +357,7 @@ def _fit_hgb(schema: FeatureSchema, train: pd.DataFrame, splits: list[pd.DataFra
     y_train = encode_target(train[schema.target], schema)
     model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
     start, cpu = time.perf_counter(), time.thread_time()
-    with threadpool_limits(1):
-        model.fit(x_train, y_train)
+    model.fit(x_train, y_train)
     seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
     p_val, p_test = (model.predict_proba(_hgb_frame(s, schema, categories))[:, 1] for s in splits)
     return Scored(p_val, p_test, seconds, cpu, info={"iterations": int(model.n_iter_)})
@@ -514,6 +513,10 @@ def main(argv: list[str] | None = None) -> None:
         "--export", nargs=2, metavar=("TABLE", "CSV"), help="write one table as CSV and exit"
     )
     args = parser.parse_args(argv)
+    if argv is None:  # one BLAS and OpenMP thread for scikit-learn (the module docstring)
+        rerun_with_env(
+            "benchmarks.model_quality", {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        )
     if args.export:
         name, path = args.export
         if name not in TABLES_BY_NAME:

@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-from serving.gateway_process import gateway_alive, start_gateway, stop_gateway
+from serving.gateway_process import gateway_alive, gateway_scoring, start_gateway, stop_gateway
 from serving.routing import Route, RouteTable, gateway_url, read_serving, write_routes
 
 # Each subcommand's one-line help (shown by ``--help``) and its longer description.
@@ -176,6 +176,7 @@ def _status(model: str | None, production: bool) -> dict[str, Any]:
         "gateway_running": gateway_alive(),
         "default_model": serving.default_model,
         "active_server_healthy": table.active is not None and _healthy(table.active),
+        "scoring": _scoring(table.active),
         **({"production_version": _production_version(table)} if production else {}),
         **routes,
         # The newest entries of the production history that rollback reads.
@@ -189,10 +190,23 @@ def _status(model: str | None, production: bool) -> dict[str, Any]:
                 "active_version": None if t.active is None else t.active.model_version,
                 "deployment_id": None if t.active is None else t.active.deployment_id,
                 "active_server_healthy": t.active is not None and _healthy(t.active),
+                "scoring": _scoring(t.active),
             }
             for name, t in sorted(serving.models.items())
         },
     }
+
+
+def _scoring(route: Route | None) -> str | None:
+    """How the gateway scores ``route``: ``in_process``, ``model_server``, or ``None``.
+
+    Asked of the running gateway (``/models/<name>/health``), which alone knows whether it
+    could load the route's local copy; ``None`` when nothing is served or the gateway does not
+    answer for that deployment. No model is loaded here (status stays free of torch).
+    """
+    if route is None:
+        return None
+    return gateway_scoring(route.model_name, route.deployment_id)
 
 
 def _healthy(route: Route) -> bool:

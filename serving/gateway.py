@@ -77,7 +77,11 @@ from serving.http_limits import (
     excerpt,
     read_body_bounded,
 )
-from serving.prediction_log import JsonlPredictionWriter, utc_now
+from serving.prediction_log import (
+    JsonlPredictionWriter,
+    serving_lines,
+    utc_now,
+)
 from serving.routing import DEFAULT_HOST, Route
 from tabular_classifier.contract import ParsedRows, RowContract
 from tabular_classifier.errors import InputValidationError
@@ -285,32 +289,25 @@ class Gateway:
         self.metrics.requests.labels("200").inc()
         self.metrics.predictions.labels(route.model_name, route.model_version).inc(len(predictions))
         request_id = request_id or uuid.uuid4().hex
-        now = utc_now()
-        records = []
-        # Prediction ids: 32 hex characters, a random UUID4 for a one-row request; for a batch,
-        # one UUID4's first 26 characters (104 random bits) and the row's position in 6, which
-        # is unique too and spares a UUID per row (1.5 µs each: 1.5 ms per 1,000 rows).
-        base = uuid.uuid4().hex
-        ids = [base] if len(rows) == 1 else [f"{base[:26]}{i:06x}" for i in range(len(rows))]
-        for row, prediction, unknown, prediction_id in zip(
-            rows, predictions, unknown_per_row, ids, strict=True
-        ):
+        for prediction, unknown in zip(predictions, unknown_per_row, strict=True):
             prediction["unknown_categories"] = unknown
-            record = dict(zip(columns, row, strict=True))
-            record.update(
-                prediction_id=prediction_id,
-                request_id=request_id,
-                timestamp=now,
-                source="serving",
-                model_name=route.model_name,
-                model_version=str(prediction.get("model_version", route.model_version)),
-                probability=prediction["probability"],
-                label=prediction["label"],
-                latency_ms=elapsed * 1000.0,
-                unknown_categories=unknown,
-            )
-            records.append(record)
-        self.writer.write(records)
+        meta = {
+            "request_id": request_id,
+            "timestamp": utc_now(),
+            "source": "serving",
+            "model_name": route.model_name,
+            "latency_ms": elapsed * 1000.0,
+            "prediction_id_base": uuid.uuid4().hex,
+        }
+        per_row = {
+            "model_version": [
+                str(p.get("model_version", route.model_version)) for p in predictions
+            ],
+            "probability": [p["probability"] for p in predictions],
+            "label": [p["label"] for p in predictions],
+            "unknown_categories": unknown_per_row,
+        }
+        self.writer.write_lines(serving_lines(columns, rows, meta, per_row))
         return Response(
             orjson.dumps(
                 {

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,34 @@ def gateway_alive(port: int | None = None, timeout: float = 1.0) -> bool:
     """
     health = _get_json(f"{gateway_url(port)}/health", timeout)
     return health is not None and health.get("service") == "tabular-gateway"
+
+
+def gateway_scoring(
+    model_name: str, deployment_id: str, port: int | None = None, timeout: float = 2.0
+) -> str | None:
+    """How the running gateway scores a model's deployment, from its ``/models/<name>/health``.
+
+    Args:
+        model_name: The model.
+        deployment_id: The deployment the caller read from ``route.json``; another deployment
+            answering (a switch in between) gives ``None``.
+        port: The gateway's port (default: ``TABULAR_GATEWAY_PORT`` or the default port).
+        timeout: Seconds to wait for the answer.
+
+    Returns:
+        ``"in_process"`` or ``"model_server"``; ``None`` when our gateway does not answer for
+        that deployment.
+    """
+    url = f"{gateway_url(port)}/models/{urllib.parse.quote(model_name, safe='')}/health"
+    health = _get_json(url, timeout)
+    if (
+        health is None
+        or health.get("service") != "tabular-gateway"
+        or health.get("deployment_id") != deployment_id
+    ):
+        return None
+    scoring = health.get("scoring")
+    return scoring if scoring in ("in_process", "model_server") else None
 
 
 def check_gateway_port(port: int | None = None) -> None:

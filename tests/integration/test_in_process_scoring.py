@@ -236,3 +236,29 @@ def test_the_supervised_gateway_runs_one_blas_thread(
     finally:
         stop_gateway(state)
     assert b"OPENBLAS_NUM_THREADS=1" in environ
+
+
+def test_release_status_shows_how_the_gateway_scores_each_model(
+    served: tuple[Route, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from release.__main__ import _status
+
+    route, state = served
+    forwarded = replace(route, model_name="other", deployment_id="e" * 32, model_path="")
+    write_routes(RouteTable(active=route, previous=None, updated_at=time.time()), state)
+    write_routes(
+        RouteTable(active=forwarded, previous=None, updated_at=time.time()),
+        state,
+        model_name="other",
+    )
+    port = free_port()
+    monkeypatch.setenv("TABULAR_GATEWAY_PORT", str(port))
+    assert _status(None, production=False)["scoring"] is None  # no gateway answers
+    start_gateway(port=port, directory=state, timeout=60)
+    try:
+        status = _status(None, production=False)
+    finally:
+        stop_gateway(state)
+    assert status["scoring"] == "in_process"
+    assert status["models"]["churn"]["scoring"] == "in_process"
+    assert status["models"]["other"]["scoring"] == "model_server"
