@@ -24,7 +24,13 @@ from release.model_servers import (
     smoke_test,
 )
 from release.rollback import history_after_rollback, rollback, rollback_target
-from release.switching import already_serving, deploy, resolve_model_version, switch
+from release.switching import (
+    already_serving,
+    deploy,
+    deployment_record,
+    resolve_model_version,
+    switch,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -34,6 +40,7 @@ __all__ = [
     "DeploymentError",
     "already_serving",
     "deploy",
+    "deployment_record",
     "health_check",
     "history_after_rollback",
     "identify_server",

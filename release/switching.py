@@ -113,7 +113,7 @@ def deploy(
             active.deployment_id,
         )
         start_gateway()
-        return _record(active, table.previous, 0.0)
+        return deployment_record(active, table.previous, 0.0)
     green, worst = start_and_check(target, registered, table, tolerance, timeout_s, workers)
     production = current_production(model_name)
     entry = HistoryEntry(
@@ -125,7 +125,7 @@ def deploy(
         promoted=promotion_decision(target),
     )
     switch(green, history=(*read_routes(model_name=model_name).history, entry))
-    return _record(green, read_routes(model_name=model_name).previous, worst)
+    return deployment_record(green, read_routes(model_name=model_name).previous, worst)
 
 
 def already_serving(
@@ -156,7 +156,20 @@ def already_serving(
     )
 
 
-def _record(active: Route, previous: Route | None, worst: float) -> dict[str, Any]:
+def deployment_record(active: Route, previous: Route | None, worst: float) -> dict[str, Any]:
+    """What a deployment reports (the ``deployment`` step output, ``records.Deployment``).
+
+    Args:
+        active: The route now serving.
+        previous: The route it replaced, if any.
+        worst: The smoke test's largest absolute probability difference (0.0 when nothing
+            was deployed because this deployment already served).
+
+    Returns:
+        JSON-safe fields: model name, deployment id, model and registry version, service id,
+        model-server URL, the previous model name and version (or None), the smoke
+        difference and the gateway URL.
+    """
     from serving.routing import gateway_url
 
     return {

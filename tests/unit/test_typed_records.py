@@ -183,7 +183,7 @@ def test_records_refuse_unknown_fields() -> None:
 @pytest.mark.parametrize("with_previous", [False, True])
 def test_deployment_takes_what_the_blue_green_deployment_records(with_previous: bool) -> None:
     """``deploy_model`` validates ``release.blue_green.deploy``'s record into a ``Deployment``."""
-    from release.blue_green import _record
+    from release.blue_green import deployment_record
     from serving.routing import Route
 
     def route(version: str) -> Route:
@@ -199,7 +199,7 @@ def test_deployment_takes_what_the_blue_green_deployment_records(with_previous: 
         )
 
     previous = route("2") if with_previous else None
-    record = Deployment.model_validate(_record(route("3"), previous, 1e-6))
+    record = Deployment.model_validate(deployment_record(route("3"), previous, 1e-6))
     assert record.model_version == "3" and record.smoke_max_abs_diff == 1e-6
     assert record.previous_version == ("2" if with_previous else None)
     assert record.gateway.startswith("http://127.0.0.1:")
