@@ -9,11 +9,14 @@ missing columns), and sends the same rows through:
 * the MLflow pyfunc's ``predict`` (``mlflow.pyfunc.load_model``, as saved by
   ``serving.mlflow_model``);
 * the gateway over HTTP, forwarding to MLflow's own scoring server for that pyfunc model;
+* the gateway's in-process scorer (``tabular_classifier.scoring.NumpyScorer``, NumPy, no torch)
+  on the bundle's files, after the same contract parse;
 * the Seldon wrapper's ``predict_raw``, in the serving image's own venv;
 * batch inference: the rows as a Parquet file, ``read_batch`` then ``score_batch_frame`` (rows
   that Parquet cannot hold, such as a string among numbers, cannot reach batch inference).
 
-Each must give the same probability (to 1e-9) and unknown-category counts, or the same error kind
+Each must give the same probability (to 1e-9; the NumPy scorer to 1e-6, its documented parity
+with the torch predictor) and unknown-category counts, or the same error kind
 and column. NaN is never drawn: it is how pandas spells null, while JSON has no NaN (the contract's
 documented difference).
 """
@@ -53,6 +56,7 @@ from tabular_classifier.data import split_data, validate_and_infer_schema
 from tabular_classifier.errors import DataValidationError, InputValidationError
 from tabular_classifier.evaluation import evaluate
 from tabular_classifier.predictor import ModelBundle, Predictor
+from tabular_classifier.scoring import NumpyScorer
 from tabular_classifier.training import fit_bundle
 from tests.training_helpers import small_model_config
 
@@ -258,6 +262,25 @@ def _through_contract(served: _Served, columns: list[str], rows: list[list[Any]]
     )
 
 
+_SCORERS: dict[Path, NumpyScorer] = {}
+
+
+def _through_numpy_scorer(served: _Served, columns: list[str], rows: list[list[Any]]) -> Outcome:
+    scorer = _SCORERS.get(served.bundle_dir)
+    if scorer is None:
+        scorer = _SCORERS[served.bundle_dir] = NumpyScorer.from_directory(served.bundle_dir)
+    try:
+        parsed = scorer.contract.parse_rows(columns, rows)
+    except InputValidationError as exc:
+        return ("error", exc.kind, exc.column)
+    return (
+        "ok",
+        scorer.score(parsed),
+        parsed.unknown_per_row().tolist(),
+        parsed.unknown_categories(),
+    )
+
+
 def _through_predictor(served: _Served, frame: pd.DataFrame) -> Outcome:
     contract = served.predictor.contract
     try:
@@ -374,6 +397,7 @@ def test_every_entry_point_agrees(
         outcomes = {
             "gateway": _through_gateway(harness, columns, rows),
             "seldon": _through_seldon(harness, served, columns, rows),
+            "numpy_scorer": _through_numpy_scorer(served, columns, rows),
         }
         try:
             frame = pd.DataFrame(rows, columns=columns)
@@ -415,7 +439,8 @@ def _assert_same(name: str, outcome: Outcome, expected: Outcome, rows: Any) -> N
     if expected[0] == "error":
         assert outcome[1:] == expected[1:], (name, outcome, expected, rows)
         return
-    np.testing.assert_allclose(outcome[1], expected[1], rtol=0, atol=1e-9, err_msg=name)
+    atol = 1e-6 if name == "numpy_scorer" else 1e-9
+    np.testing.assert_allclose(outcome[1], expected[1], rtol=0, atol=atol, err_msg=name)
     if outcome[2] is not None:
         assert outcome[2] == expected[2], (name, outcome, expected)
     if outcome[3] is not None:
