@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -54,6 +55,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import uvicorn
 from fastapi import FastAPI, Request
@@ -63,6 +65,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from serving.answer import forwarded_answer, request_meta, scored_answer
 from serving.contract import DEFAULT_MAX_ROWS, RequestError, parse_rows
 from serving.forwarding import RETRY_AFTER_S, ModelServers
 from serving.gateway_state import GatewayMetrics, RouteState
@@ -77,11 +80,7 @@ from serving.http_limits import (
     excerpt,
     read_body_bounded,
 )
-from serving.prediction_log import (
-    JsonlPredictionWriter,
-    serving_lines,
-    utc_now,
-)
+from serving.prediction_log import JsonlPredictionWriter
 from serving.routing import DEFAULT_HOST, Route
 from tabular_classifier.contract import ParsedRows, RowContract
 from tabular_classifier.errors import InputValidationError
@@ -108,12 +107,14 @@ DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # the loop).
 THREAD_PARSE_BYTES = 256 * 1024
 SERVICE_NAME = "tabular-gateway"
+GC_THRESHOLD0 = 10_000
+"""The gateway's first-generation garbage-collection threshold (:func:`tune_gc`)."""
 
 
 def _parse_and_score(
     body: bytes, contract: RowContract, max_rows: int, scorer: NumpyScorer | None
-) -> tuple[ParsedRows, list[float] | None, list[str] | None]:
-    """Parse a body and, with a scorer, score it: (rows, probabilities, labels).
+) -> tuple[ParsedRows, np.ndarray | None]:
+    """Parse a body and, with a scorer, score it: (rows, float64 (n_rows,) probabilities).
 
     Raises:
         RequestError: As :func:`serving.contract.parse_rows`; 422 ``unscorable`` for a row the
@@ -121,13 +122,12 @@ def _parse_and_score(
     """
     parsed = parse_rows(body, contract, max_rows)
     if scorer is None:
-        return parsed, None, None
+        return parsed, None
     try:
-        probabilities = scorer.score(parsed)
+        return parsed, scorer.score(parsed)
     except InputValidationError as exc:
         row = exc.row if isinstance(exc.row, int) else None
         raise RequestError(422, str(exc), exc.column, exc.kind, row) from exc
-    return parsed, probabilities.tolist(), scorer.labels(probabilities)
 
 
 class Gateway:
@@ -258,66 +258,28 @@ class Gateway:
             raise self._too_large(f"passed {exc.read} bytes while streaming, which") from exc
         if len(body) > THREAD_PARSE_BYTES:
             work = asyncio.to_thread(_parse_and_score, body, contract, self.max_rows, scorer)
-            parsed, probabilities, labels = await work
+            parsed, probabilities = await work
         else:
-            parsed, probabilities, labels = _parse_and_score(body, contract, self.max_rows, scorer)
-        if probabilities is None or labels is None:
+            parsed, probabilities = _parse_and_score(body, contract, self.max_rows, scorer)
+        request_id = request_id or uuid.uuid4().hex
+        if probabilities is None:
             predictions = await self.servers.forward(route, contract, parsed)
+            elapsed = time.perf_counter() - started
+            meta = request_meta(request_id, route.model_name, elapsed)
+            answer = forwarded_answer(route, parsed, predictions, meta)
         else:
-            version = route.model_version
-            predictions = [
-                {"probability": p, "label": label, "model_version": version}
-                for p, label in zip(probabilities, labels, strict=True)
-            ]
-        self.metrics.scoring.labels("model_server" if scorer is None else "in_process").inc()
-        return self._answer(route, parsed, predictions, request_id, started)
-
-    def _answer(
-        self,
-        route: Route,
-        parsed: ParsedRows,
-        predictions: list[dict[str, Any]],
-        request_id: str | None,
-        started: float,
-    ) -> Response:
-        """Count, log every prediction to the prediction log, and answer 200."""
-        columns = parsed.contract.names
-        rows = parsed.json_rows()
-        unknown_per_row = parsed.unknown_per_row().tolist()
-        elapsed = time.perf_counter() - started
+            assert scorer is not None
+            elapsed = time.perf_counter() - started
+            meta = request_meta(request_id, route.model_name, elapsed)
+            answer = scored_answer(route, parsed, probabilities, scorer, meta)
+        # One os.write of every line before the answer is sent (README, "prediction log").
+        self.writer.write_lines(answer.lines)
         self.metrics.latency.observe(elapsed)
         self.metrics.requests.labels("200").inc()
-        self.metrics.predictions.labels(route.model_name, route.model_version).inc(len(predictions))
-        request_id = request_id or uuid.uuid4().hex
-        for prediction, unknown in zip(predictions, unknown_per_row, strict=True):
-            prediction["unknown_categories"] = unknown
-        meta = {
-            "request_id": request_id,
-            "timestamp": utc_now(),
-            "source": "serving",
-            "model_name": route.model_name,
-            "latency_ms": elapsed * 1000.0,
-            "prediction_id_base": uuid.uuid4().hex,
-        }
-        per_row = {
-            "model_version": [
-                str(p.get("model_version", route.model_version)) for p in predictions
-            ],
-            "probability": [p["probability"] for p in predictions],
-            "label": [p["label"] for p in predictions],
-            "unknown_categories": unknown_per_row,
-        }
-        self.writer.write_lines(serving_lines(columns, rows, meta, per_row))
+        self.metrics.predictions.labels(route.model_name, route.model_version).inc(parsed.n_rows)
+        self.metrics.scoring.labels("model_server" if scorer is None else "in_process").inc()
         return Response(
-            orjson.dumps(
-                {
-                    "model_version": route.model_version,
-                    "predictions": predictions,
-                    "unknown_categories": parsed.unknown_categories(),
-                }
-            ),
-            media_type="application/json",
-            headers={"x-request-id": request_id},
+            answer.body, media_type="application/json", headers={"x-request-id": request_id}
         )
 
     async def health(self, model_name: str | None) -> JSONResponse:
@@ -405,6 +367,27 @@ def create_app(
     return app
 
 
+def tune_gc() -> None:
+    """Spare the serving process the garbage collections its requests used to trigger.
+
+    Measured on 1,000-row requests (2 busy cores, ``gc.callbacks``): with CPython's defaults,
+    the collector ran about 3 times per request, and every ~90 requests a full collection of
+    the whole heap (FastAPI, pydantic, NumPy...: about 150 ms each), about 3 ms per request in
+    all. Two settings of the standard ``gc`` module:
+
+    * :func:`gc.freeze` after start-up moves every object that exists then to the permanent
+      generation, which "will be ignored in all the future collections" (its documentation):
+      full collections then scan only what serving created since;
+    * a first-generation threshold of :data:`GC_THRESHOLD0` container allocations instead of
+      CPython's 700: a request's rows are freed by reference counting when it ends, so
+      collections become rare (none in 600 requests of 1,000 rows); reference cycles are
+      still collected, later.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD0, *gc.get_threshold()[1:])
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the gateway with uvicorn (one worker; async I/O to the model servers)."""
     from serving.prediction_log import prediction_log_dir
@@ -420,6 +403,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     state = args.state_dir or state_dir()
     app = create_app(state, prediction_log_dir(state), args.max_rows, args.max_body_bytes)
+    tune_gc()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
 
 
