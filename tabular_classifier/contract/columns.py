@@ -80,3 +80,39 @@ def numbers_of(
         else:
             numbers[row] = np.nan if canonical is None else float(canonical)
     return numbers, (bad if bad.any() else None)
+
+
+def numbers_in_range(
+    matrix: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer_columns: np.ndarray
+) -> np.ndarray | None:
+    """All of an all-numeric frame's features at once, when every value is valid.
+
+    The whole-matrix form of :func:`numbers_of` for :meth:`RowContract.parse_frame`: one
+    comparison of the matrix against the bounds (NaN is null and passes; infinities fail the
+    largest-double bound that stands in for a missing one), plus integrality for integer
+    features. On a 1-row frame of 30 features it takes about 13 µs where 30 :func:`numbers_of`
+    calls take about 126 µs.
+
+    Args:
+        matrix: The features' columns of ``frame.to_numpy()``, in the contract's order, shape
+            (n_rows, n_features).
+        lower: Smallest accepted value per feature, float64, shape (n_features,).
+        upper: Largest accepted value per feature, float64, shape (n_features,).
+        integer_columns: Positions of the integer features (int64 indices).
+
+    Returns:
+        float64 array of shape (n_rows, n_features), NaN for null; or None when the matrix is
+        not numeric or any value is out of range or not integral for an integer feature. The
+        per-column path then finds the value and names it, as it always did.
+    """
+    if matrix.dtype.kind not in "iuf":
+        return None
+    numbers = np.asarray(matrix, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        if ((numbers < lower) | (numbers > upper)).any():
+            return None
+        if integer_columns.size:
+            ints = numbers[:, integer_columns]
+            if (np.isfinite(ints) & (ints != np.floor(ints))).any():
+                return None
+    return numbers

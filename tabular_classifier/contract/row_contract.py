@@ -98,6 +98,8 @@ class RowContract:
             largest if s.upper is None else s.upper for s in self.features[: self.n_numeric]
         ]
         self._plain_float = [s.type == "float" for s in self.features]
+        self._lower_row, self._upper_row = np.asarray(self._lower), np.asarray(self._upper)
+        self._integer_columns = np.flatnonzero([s.type == "integer" for s in self.features])
 
     # ----------------------------------------------------------------------------- building
 
@@ -291,17 +293,9 @@ class RowContract:
         width = len(columns)
         # (feature, checker, lower, upper, plain float) per feature, bound to locals: this loop
         # runs once per value of every request.
-        plan = [
-            (spec, checker, lower, upper, plain)
-            for spec, checker, lower, upper, plain in zip(
-                self.features,
-                self._checkers,
-                [*self._lower, *([0.0] * (len(self.features) - self.n_numeric))],
-                [*self._upper, *([0.0] * (len(self.features) - self.n_numeric))],
-                self._plain_float,
-                strict=True,
-            )
-        ]
+        pad = [0.0] * (len(self.features) - self.n_numeric)
+        lows, highs = [*self._lower, *pad], [*self._upper, *pad]
+        plan = list(zip(self.features, self._checkers, lows, highs, self._plain_float, strict=True))
         identity = positions == list(range(width))
         out: list[list[Any]] = []
         for i, row in enumerate(rows):
@@ -388,6 +382,13 @@ class RowContract:
         positions = self.resolve_columns(list(frame.columns))
         if n_rows * frame.shape[1] <= column_checks.SMALL_FRAME_CELLS:
             whole = frame.to_numpy()
+            if self.n_numeric == len(self.features):  # all numbers: the 1-row fast path
+                numbers = column_checks.numbers_in_range(
+                    whole[:, positions], self._lower_row, self._upper_row, self._integer_columns
+                )
+                if numbers is not None:
+                    empty = np.empty((n_rows, 0), dtype=object)
+                    return ParsedRows(self, numbers, empty, frame.index), []
             columns: list[np.ndarray] = [whole[:, p] for p in positions]
         else:
             columns = [column_checks.column_array(frame.iloc[:, p]) for p in positions]
