@@ -6,12 +6,14 @@ the CA bundle as a build secret), then Debian's Compose 1.29 starts the stack un
 project name, on free ports, with random credentials in an env file of its own:
 
 - every long-running service of the server stack reaches ``healthy`` and ``minio-init`` exits 0
-  (``model-server`` is not started: it stays unhealthy by design until a model holds the alias);
+  (``model-server`` is left out: it stays unhealthy by design until a model holds the alias);
 - a copy of the checkout logs in to the composed ZenML server with a service account's API key,
   stores the two secrets, applies ``stacks/server.yaml`` against the composed MLflow and S3, and
   runs the training pipeline on ``configs/training.yaml``; the run is read back from the ZenML
   server (completed, every step completed), the MLflow registry (a model version from the run's
   experiment) and the bucket (the ZenML artifacts and MLflow's proxied artifacts);
+- then ``model-server`` is built and started: it turns healthy and serves the promoted version
+  (the same probabilities as the pyfunc loaded from the composed registry);
 - ``down -v`` removes every container, volume and network of the project.
 
 Wall times (build, up to healthy, training run, down) are printed.
@@ -103,11 +105,11 @@ class ComposedStack:
             "--filter",
             f"label=com.docker.compose.project={self.project}",
             "--format",
-            '{{.Label "com.docker.compose.service"}}',
-        ).stdout.split()
+            '{{.ID}} {{.Label "com.docker.compose.service"}}',
+        ).stdout.splitlines()
         states: dict[str, str] = {}
-        for service in found:
-            container = f"{self.project}_{service}_1"
+        for line in found:
+            container, service = line.split()
             states[service] = self.docker(
                 "inspect",
                 "-f",
@@ -164,17 +166,31 @@ def _env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _ensure_compose() -> None:
+    """Install Debian's docker-compose (Compose 1.29) with apt-get where it is missing, as
+    scripts/docker.sh installs docker.io; fail, naming the command, where that fails."""
+    if shutil.which("docker-compose"):
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    apt = [*sudo, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
+    for args in (["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends"]):
+        command = apt + args + (["docker-compose"] if args[0] == "install" else [])
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            pytest.fail(
+                f"docker-compose is missing and `{' '.join(command)}` failed:\n"
+                f"{result.stderr[-3000:]}",
+                pytrace=False,
+            )
+
+
 @pytest.fixture(scope="module")
 def stack(docker: Docker) -> Iterator[ComposedStack]:
     """The offline images built and the server stack up under a unique project name.
 
     Teardown runs ``down -v`` again, whatever the tests did, so that a failure leaves nothing.
     """
-    if shutil.which("docker-compose") is None:
-        pytest.fail(
-            "docker-compose (Compose 1.29, `apt-get install docker-compose`) is not installed",
-            pytrace=False,
-        )
+    _ensure_compose()
     workdir = Path(tempfile.mkdtemp(prefix="compose-offline-"))
     env_file = workdir / "compose.env"
     composed = ComposedStack(
@@ -389,6 +405,64 @@ def test_a_training_run_works_against_the_composed_stack(stack: ComposedStack) -
     assert any(key.endswith("/MLmodel") for key in mlflow_keys), mlflow_keys
     assert any(key.endswith("evaluation/roc_curve.png") for key in mlflow_keys), mlflow_keys
     print(f"objects: classifier {len(names)}, mlflow {len(mlflow_keys)}")
+
+
+def test_model_server_serves_the_promoted_version(
+    stack: ComposedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started once a version holds the alias, model-server turns healthy and serves it."""
+    import json
+    import urllib.request
+
+    import mlflow
+    import pandas as pd
+
+    data = stack.workdir / "repo" / "data" / "breast_cancer.csv"
+    assert data.is_file(), "the training test materializes the data first"
+    started = time.monotonic()
+    build = subprocess.run(
+        ["bash", str(REPO_ROOT / "docker/offline/build.sh"), "--env-file", str(stack.env_file)]
+        + ["model-server"],
+        cwd=REPO_ROOT,
+        env=stack.docker.env(),
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    assert build.returncode == 0, build.stderr[-6000:]
+    stack.seconds["build_model_server"] = time.monotonic() - started
+    started = time.monotonic()
+    stack.compose("up", "-d", "--no-build", "model-server")
+    deadline = started + HEALTHY_TIMEOUT_S
+    while time.monotonic() < deadline and stack.states().get("model-server") != "healthy":
+        assert stack.states().get("model-server") != "unhealthy", stack.compose(
+            "logs", "--no-color", "--tail", "40", "model-server"
+        ).stdout[-4000:]
+        time.sleep(3)
+    stack.seconds["model_server_to_healthy"] = time.monotonic() - started
+    assert set(stack.states().values()) == {"healthy", "exited 0"}, stack.states()
+
+    rows = pd.read_csv(data, nrows=5).drop(columns=["target"])
+    request = urllib.request.Request(
+        f"{stack.url('SERVING_PORT')}/invocations",
+        data=json.dumps(
+            {"dataframe_split": {"columns": list(rows.columns), "data": rows.values.tolist()}}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        served = pd.DataFrame(json.loads(response.read())["predictions"])
+    # The same version, loaded here from the composed registry (through MLflow's proxy).
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", stack.url("MLFLOW_PORT"))
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", stack.url("MLFLOW_PORT"))
+    expected = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion").predict(rows)
+    assert served["model_version"].astype(str).tolist() == ["1"] * 5
+    assert served["probability"].tolist() == pytest.approx(
+        expected["probability"].tolist(), abs=1e-6
+    )
+    assert served["label"].astype(str).tolist() == expected["label"].astype(str).tolist()
 
 
 def test_down_removes_every_container_volume_and_network(stack: ComposedStack) -> None:
