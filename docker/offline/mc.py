@@ -124,8 +124,21 @@ def alias_set(name: str, url: str, access_key: str, secret_key: str) -> str:
 def make_bucket(target: str, ignore_existing: bool) -> str:
     """`mc mb [--ignore-existing] ALIAS/BUCKET`: CreateBucket (existing: ok if ignored)."""
     alias, bucket = _target(target)
+    s3 = _client("s3", alias)
     try:
-        _client("s3", alias).create_bucket(Bucket=bucket)
+        # In us-east-1, S3 (and moto) answers CreateBucket on a bucket you own with 200; MinIO's
+        # client reports it as an error unless --ignore-existing, so ask first.
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        if bucket in existing:
+            if ignore_existing:
+                return f"Bucket created successfully `{target}`."
+            raise McError(
+                f"Unable to make bucket `{target}`. Your previous request to create "
+                "the named bucket succeeded and you already own it."
+            )
+        s3.create_bucket(Bucket=bucket)
+    except McError:
+        raise
     except Exception as exc:
         exists = _error_code(exc) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists")
         if not (exists and ignore_existing):
@@ -192,7 +205,7 @@ def policy_attach(alias: str, policy: str, user: str) -> str:
     return f"Attached Policies: [{policy}]\nTo User: {user}"
 
 
-USAGE = __doc__.split("\n\n")[1]
+USAGE = next(part for part in __doc__.split("\n\n") if part.startswith("Subcommands"))
 
 
 def main(argv: list[str]) -> str:

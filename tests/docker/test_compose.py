@@ -250,6 +250,26 @@ def test_the_offline_stack_becomes_healthy(stack: ComposedStack) -> None:
     assert "model-server" not in states
     init_log = stack.compose("logs", "--no-color", "minio-init").stdout
     assert f"bucket {BUCKET} and access key tabular-mlops are ready" in init_log
+    # The mc stand-in did what minio-init asked, and refuses what MinIO's client refuses.
+    mc = ["exec", "-T", "minio", "sh", "-c"]
+    login = 'mc alias set s http://127.0.0.1:9000 "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" && '
+    info = stack.compose(*mc, login + "mc admin user info s tabular-mlops").stdout
+    assert "PolicyName: readwrite" in info, info
+    again = subprocess.run(
+        ["docker-compose", "-p", stack.project, "--env-file", str(stack.env_file)]
+        + [a for f in COMPOSE_FILES for a in ("-f", str(REPO_ROOT / f))]
+        + [*mc, login + f"mc mb s/{BUCKET}"],
+        cwd=REPO_ROOT,
+        env=stack.docker.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 1, again
+    assert "Unable to make bucket" in again.stdout + again.stderr, again
+    # minio-init again (as on a second `up`): idempotent.
+    rerun = stack.compose("run", "--rm", "--no-deps", "-T", "minio-init").stdout
+    assert f"bucket {BUCKET} and access key tabular-mlops are ready" in rerun, rerun
     # The server was activated with the admin account from the env file: it logs in.
     token = _admin_token(stack)
     assert token
