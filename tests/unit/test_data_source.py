@@ -91,9 +91,7 @@ def test_damaged_remote_bytes_are_refused_and_removed(code_root: Path, tmp_path:
     assert not (code_root / DATA).exists()
 
 
-def test_an_unpushed_file_names_the_remote_and_how_to_push(
-    code_root: Path, tmp_path: Path
-) -> None:
+def test_an_unpushed_file_names_the_remote_and_how_to_push(code_root: Path, tmp_path: Path) -> None:
     remote = str(tmp_path / "empty-remote")
     _forget_data(code_root)
     with pytest.raises(DataValidationError, match="could not be pulled") as caught:
