@@ -14,7 +14,8 @@
    pinned in uv.lock); it is then committed to the DVC cache and pushed to the remote.
 
 With ``--push [URL]`` each file, once present and matching, is also pushed to the DVC remote at
-URL (default: ``$TABULAR_DVC_REMOTE``, e.g. ``s3://BUCKET/dvc``), with the endpoint and keys of
+URL (default: ``$TABULAR_DVC_REMOTE``, else ``s3://BUCKET/dvc`` for the bucket of the active
+stack's S3 artifact store), with the endpoint and keys of
 the active ZenML stack's S3 artifact store: the remote that step containers and pods pull from
 (``tabular_classifier/data_source.py``; ``stacks/docker.yaml``, ``stacks/cloud.yaml``).
 
@@ -37,7 +38,13 @@ from typing import Any
 from dvc.exceptions import DvcException
 from dvc.repo import Repo
 
-from tabular_classifier.data_source import DVC_REMOTE_ENV, S3Access, push_tracked, stack_s3_access
+from tabular_classifier.data_source import (
+    DVC_REMOTE_ENV,
+    S3Access,
+    push_tracked,
+    stack_dvc_remote,
+    stack_s3_access,
+)
 from tabular_classifier.data_version import file_md5, read_dvc_md5
 from tabular_classifier.datasets import export_breast_cancer_csv
 from tabular_classifier.errors import DataValidationError
@@ -214,13 +221,16 @@ def main(argv: list[str] | None = None) -> int:
         const="",
         default=None,
         metavar="URL",
-        help=f"also push each file to the DVC remote URL (default ${DVC_REMOTE_ENV}), with the "
-        "active ZenML stack's S3 endpoint and keys",
+        help=f"also push each file to the DVC remote URL (default ${DVC_REMOTE_ENV}, else "
+        "s3://BUCKET/dvc of the active stack's S3 artifact store), with that store's endpoint "
+        "and keys",
     )
     args = parser.parse_args(argv)
-    push_url = None if args.push is None else (args.push or os.environ.get(DVC_REMOTE_ENV, ""))
-    if push_url == "":
-        parser.error(f"--push needs a URL, or {DVC_REMOTE_ENV} set")
+    push_url = None
+    if args.push is not None:
+        push_url = args.push or os.environ.get(DVC_REMOTE_ENV) or stack_dvc_remote()
+        if not push_url:
+            parser.error(f"--push needs a URL, {DVC_REMOTE_ENV}, or a stack with an S3 store")
     access = S3Access()
     if push_url and push_url.startswith("s3://"):
         access = stack_s3_access()

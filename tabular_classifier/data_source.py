@@ -9,10 +9,12 @@ repository-relative, and the step:
 
 1. resolves it against its source root (:func:`compile_data_path` keeps it relative);
 2. if the file is absent and its ``.dvc`` pointer is present, pulls it with DVC's Python API
-   from the remote named by ``TABULAR_DVC_REMOTE`` (a URL such as ``s3://BUCKET/dvc``, set per
-   stack, in the stack file), with the endpoint and keys of the stack's S3 artifact store
-   (:func:`stack_s3_access`: its ZenML secret, never YAML or git), and checks the md5 against
-   the pointer (:func:`pull_tracked`).
+   from the stack's DVC remote, and checks the md5 against the pointer (:func:`pull_tracked`).
+   The remote is ``TABULAR_DVC_REMOTE`` (a URL such as ``s3://BUCKET/dvc``; ``stacks/docker.yaml``
+   sets it for its containers), else the ``dvc`` prefix of the bucket of the stack's S3 artifact
+   store (:func:`stack_dvc_remote`: ``s3://BUCKET/zenml`` gives ``s3://BUCKET/dvc``). The endpoint
+   and keys are the S3 artifact store's (:func:`stack_s3_access`: its ZenML secret, never YAML
+   or git).
 
 ``python -m scripts.materialize_data --push`` fills that remote from a checkout that has the
 file (:func:`push_tracked`).
@@ -21,7 +23,7 @@ file (:func:`push_tracked`).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,28 @@ def stack_s3_access() -> S3Access:
     )
 
 
+def dvc_remote_for_store(store_path: str) -> str | None:
+    """The DVC remote that goes with an artifact store: the ``dvc`` prefix of its S3 bucket.
+
+    Args:
+        store_path: The artifact store's ``path`` (``s3://BUCKET/PREFIX``).
+
+    Returns:
+        ``s3://BUCKET/dvc``, or None for a store that is not on S3.
+    """
+    if not store_path.startswith("s3://"):
+        return None
+    bucket = store_path[len("s3://") :].split("/", 1)[0]
+    return f"s3://{bucket}/dvc" if bucket else None
+
+
+def stack_dvc_remote() -> str | None:
+    """:func:`dvc_remote_for_store` of the active stack's artifact store (None off S3)."""
+    from zenml.client import Client
+
+    return dvc_remote_for_store(str(Client().active_stack.artifact_store.path))
+
+
 def compile_data_path(path: str, roots: Sequence[str | Path]) -> tuple[str, Path]:
     """The data path as the steps get it, and the file on this host to fingerprint.
 
@@ -119,13 +143,21 @@ def compile_data_path(path: str, roots: Sequence[str | Path]) -> tuple[str, Path
     return str(resolved), resolved
 
 
-def locate_data_file(path: str, root: Path, remote_url: str | None = None) -> tuple[Path, str]:
+def locate_data_file(
+    path: str,
+    root: Path,
+    remote_url: str | None = None,
+    stack_remote: Callable[[], str | None] = stack_dvc_remote,
+) -> tuple[Path, str]:
     """Make the data file present in this process and return it, pulling it if needed.
 
     Args:
         path: ``data.path`` as compiled (:func:`compile_data_path`).
         root: The step's source root (ZenML's ``source_utils.get_source_root()``).
-        remote_url: The DVC remote URL; None reads ``TABULAR_DVC_REMOTE``.
+        remote_url: The DVC remote URL; None reads ``TABULAR_DVC_REMOTE``, else asks
+            ``stack_remote``.
+        stack_remote: The stack's default remote, asked only when the file must be pulled and
+            no URL is set (:func:`stack_dvc_remote`).
 
     Returns:
         ``(file, where it came from)``: ``"checkout"`` when it was there, else the remote URL.
@@ -155,14 +187,15 @@ def locate_data_file(path: str, root: Path, remote_url: str | None = None) -> tu
             f"file not found under {root}, and no DVC pointer {path}.dvc either (for the "
             "quickstart data run `uv run python -m scripts.materialize_data`)",
         )
-    url = remote_url or os.environ.get(DVC_REMOTE_ENV)
+    url = remote_url or os.environ.get(DVC_REMOTE_ENV) or stack_remote()
     if not url:
         raise DataValidationError(
             path,
             None,
-            f"file not found under {root}; its DVC pointer is here but no DVC remote is set "
-            f"({DVC_REMOTE_ENV}, which stacks/docker.yaml and stacks/cloud.yaml set for their "
-            "steps). In a checkout run `uv run python -m scripts.materialize_data`, or `dvc pull`",
+            f"file not found under {root}; its DVC pointer is here but there is no DVC remote "
+            f"to pull it from: set {DVC_REMOTE_ENV} (s3://BUCKET/PREFIX), or use a stack whose "
+            "artifact store is on S3 (its bucket's dvc/ prefix). In a checkout run `uv run "
+            "python -m scripts.materialize_data`, or `dvc pull`",
         )
     access = stack_s3_access() if url.startswith("s3://") else S3Access()
     pull_tracked(root, Path(path), url, access)

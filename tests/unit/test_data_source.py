@@ -17,6 +17,7 @@ from tabular_classifier.data_source import (
     DVC_REMOTE_ENV,
     S3Access,
     compile_data_path,
+    dvc_remote_for_store,
     locate_data_file,
     push_tracked,
 )
@@ -101,13 +102,26 @@ def test_an_unpushed_file_names_the_remote_and_how_to_push(code_root: Path, tmp_
 
 
 def test_without_a_remote_the_error_names_the_variable(
-    code_root: Path, monkeypatch: pytest.MonkeyPatch
+    code_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(DVC_REMOTE_ENV, raising=False)
     _forget_data(code_root)
+    # No variable and a stack off S3 (its artifact store gives no remote).
     with pytest.raises(DataValidationError, match=DVC_REMOTE_ENV) as caught:
-        locate_data_file("data/t.csv", code_root)
+        locate_data_file("data/t.csv", code_root, stack_remote=lambda: None)
     assert str(caught.value).startswith("data/t.csv:")
+    # The variable wins over the stack's remote.
+    remote = tmp_path / "env-remote"
+    monkeypatch.setenv(DVC_REMOTE_ENV, str(remote))
+    with pytest.raises(DataValidationError, match=str(remote)):
+        locate_data_file("data/t.csv", code_root, stack_remote=lambda: "s3://elsewhere/dvc")
+
+
+def test_the_stack_remote_is_the_dvc_prefix_of_the_artifact_stores_bucket() -> None:
+    assert dvc_remote_for_store("s3://tabular-mlops/zenml") == "s3://tabular-mlops/dvc"
+    assert dvc_remote_for_store("s3://bucket") == "s3://bucket/dvc"
+    assert dvc_remote_for_store("/home/me/.config/zenml/local_stores/abc") is None
+    assert dvc_remote_for_store("gs://bucket/zenml") is None
 
 
 def test_an_untracked_missing_file_and_a_foreign_absolute_path_are_named(
