@@ -156,7 +156,6 @@ def stack_workspace(docker_host: str, prefix: str = "docker-stack-") -> Iterator
     workspace = StackWorkspace(root=root, env=env, state=state)
     try:
         env.update(state.stack_env())
-        env["TABULAR_DVC_REMOTE"] = f"s3://{state.s3_bucket}/dvc"
         # A git repository of the copy's own: the copied `.git` (a worktree's is a file pointing
         # at the original repository) would make these commands commit to the original.
         dot_git = root / ".git"
@@ -180,7 +179,8 @@ def stack_workspace(docker_host: str, prefix: str = "docker-stack-") -> Iterator
             "stacks/server.yaml",
         )
         workspace.run("python", "-m", "stacks", "apply", "stacks/docker.yaml")
-        # The data, exported and checked against its pointer, into the stack's DVC remote;
+        # The data, exported and checked against its pointer, into the stack's DVC remote (the
+        # dvc/ prefix of the artifact store's bucket, as the steps derive it);
         # then off this checkout: the step containers must get it from S3.
         workspace.run("python", "-m", "scripts.materialize_data", "--push")
         (root / "data" / "breast_cancer.csv").unlink()
