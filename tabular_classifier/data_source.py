@@ -121,9 +121,9 @@ def compile_data_path(path: str, roots: Sequence[str | Path]) -> tuple[str, Path
     """The data path as the steps get it, and the file on this host to fingerprint.
 
     A relative path whose file, or ``.dvc`` pointer, is under the first root (the source root,
-    which is also the step's, in a container or pod) stays relative. Any other relative path is
-    resolved as :func:`tabular_classifier.config.resolve_path` does, and made absolute: it then
-    works on this host only.
+    which is also the step's, in a container or pod) stays relative, as does one found nowhere
+    (the step then reports it missing under its source root). A relative path found only under
+    the working directory or a later root is made absolute: it then works on this host only.
 
     Args:
         path: ``data.path`` as configured.
@@ -139,7 +139,11 @@ def compile_data_path(path: str, roots: Sequence[str | Path]) -> tuple[str, Path
         under_root = Path(roots[0]) / candidate
         if under_root.is_file() or under_root.with_name(under_root.name + ".dvc").is_file():
             return candidate.as_posix(), under_root
-    resolved = Path(resolve_path(path, roots)).resolve()
+    found = resolve_path(path, roots)
+    if found == path and not candidate.exists():
+        # Found nowhere: keep it relative, so that the step names it and the source root.
+        return candidate.as_posix(), (Path(roots[0]) / candidate) if roots else candidate
+    resolved = Path(found).resolve()
     return str(resolved), resolved
 
 

@@ -60,6 +60,11 @@ def test_a_path_under_the_source_root_stays_relative(code_root: Path, tmp_path: 
     (other / "data" / "o.csv").write_text(CSV)
     path, host = compile_data_path("data/o.csv", [code_root, other])
     assert path == str((other / "data" / "o.csv").resolve()) and host.is_file()
+    # Found nowhere: stays relative, and the step reports it under its own source root.
+    assert compile_data_path("data/typo.cvs", [code_root]) == (
+        "data/typo.cvs",
+        code_root / "data" / "typo.cvs",
+    )
 
 
 def test_a_missing_file_is_pulled_from_the_remote_and_checked(
