@@ -39,6 +39,7 @@ from tests.docker.stack_workspace import (
     CA_BUNDLE,
     LOCAL_BASE_IMAGE,
     LOCAL_UV_IMAGE,
+    existing_step_containers,
     stack_workspace,
 )
 
@@ -119,6 +120,18 @@ def main() -> None:
         finally:
             docker("rmi", THROWAWAY_TAG, check=False)
         print(f"image builds: {seconds}", flush=True)
+    containers_before = existing_step_containers(docker)
+    try:
+        _train_all(host, seconds)
+    finally:
+        # The Docker orchestrator leaves its step containers behind: remove this run's.
+        for container in existing_step_containers(docker) - containers_before:
+            docker("rm", "-f", "-v", container, check=False)
+    load["end"] = load_average()
+    _write(seconds, load)
+
+
+def _train_all(host: str, seconds: dict[str, float]) -> None:
     with stack_workspace(host, prefix="bench-docker-training-") as ws:
         config = ws.write_config("bench_training", enable_cache=False)
         seconds["train_docker"] = _train(ws, config, "docker", ws.env)
@@ -134,7 +147,9 @@ def main() -> None:
         seconds["train_local"] = _train(ws, config, "local", env=local_env)
         print(f"local: {seconds['train_local']:.1f} s", flush=True)
         shutil.rmtree(ws.root / "mlruns", ignore_errors=True)
-    load["end"] = load_average()
+
+
+def _write(seconds: dict[str, float], load: dict[str, list[float]]) -> None:
     result: dict[str, Any] = {
         "benchmark": "docker_training",
         "command": (
