@@ -13,6 +13,12 @@
    if its md5 equals the pointer's (the export is byte-for-byte reproducible with the pandas
    pinned in uv.lock); it is then committed to the DVC cache and pushed to the remote.
 
+With ``--push [URL]`` each file, once present and matching, is also pushed to the DVC remote at
+URL (default: ``$TABULAR_DVC_REMOTE``, else ``s3://BUCKET/dvc`` for the bucket of the active
+stack's S3 artifact store), with the endpoint and keys of
+the active ZenML stack's S3 artifact store: the remote that step containers and pods pull from
+(``tabular_classifier/data_source.py``; ``stacks/docker.yaml``, ``stacks/cloud.yaml``).
+
 A file that does not match its pointer is never left behind: downloads and exports are checked
 and removed on a mismatch. DVC is used through its Python API, from this interpreter, so the
 script works as ``.venv/bin/python -m scripts.materialize_data`` without an activated venv.
@@ -32,8 +38,16 @@ from typing import Any
 from dvc.exceptions import DvcException
 from dvc.repo import Repo
 
+from tabular_classifier.data_source import (
+    DVC_REMOTE_ENV,
+    S3Access,
+    push_tracked,
+    stack_dvc_remote,
+    stack_s3_access,
+)
 from tabular_classifier.data_version import file_md5, read_dvc_md5
 from tabular_classifier.datasets import export_breast_cancer_csv
+from tabular_classifier.errors import DataValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART_DATA = Path("data/breast_cancer.csv")
@@ -201,14 +215,38 @@ def main(argv: list[str] | None = None) -> int:
         default=[str(QUICKSTART_DATA)],
         help=f"data files or .dvc pointers, relative to the repository (default {QUICKSTART_DATA})",
     )
+    parser.add_argument(
+        "--push",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="URL",
+        help=f"also push each file to the DVC remote URL (default ${DVC_REMOTE_ENV}, else "
+        "s3://BUCKET/dvc of the active stack's S3 artifact store), with that store's endpoint "
+        "and keys",
+    )
     args = parser.parse_args(argv)
+    push_url = None
+    if args.push is not None:
+        push_url = args.push or os.environ.get(DVC_REMOTE_ENV) or stack_dvc_remote()
+        if not push_url:
+            parser.error(f"--push needs a URL, {DVC_REMOTE_ENV}, or a stack with an S3 store")
+    access = S3Access()
+    if push_url and push_url.startswith("s3://"):
+        access = stack_s3_access()
 
     failed = 0
     with Repo(str(REPO_ROOT)) as repo:
         for arg in args.files:
             try:
-                print(materialize(_pointer(arg), repo))
-            except MaterializeError as exc:
+                pointer = _pointer(arg)
+                print(materialize(pointer, repo))
+                if push_url:
+                    # The cache must hold the object (a file that was already present may not).
+                    repo.commit(str(REPO_ROOT / pointer.dvc), force=True)
+                    count = push_tracked(REPO_ROOT, pointer.data, push_url, access)
+                    print(f"{pointer.data}: pushed to {push_url} ({count} new objects)")
+            except (MaterializeError, DataValidationError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 failed += 1
     return 1 if failed else 0

@@ -89,12 +89,20 @@ def compile_fingerprint(path: str | Path) -> str | None:
         path: The data file.
 
     Returns:
-        The fingerprint, or None when the file does not exist (ingestion then reports it).
+        The fingerprint; when only the file's ``.dvc`` pointer exists (the data lives in a DVC
+        remote), the pointer's md5, which the file will have once pulled; None when neither
+        exists or the pointer is invalid (ingestion then reports it).
     """
     file = Path(path)
+    pointer = file.with_name(file.name + ".dvc")
     if not file.is_file():
-        return None
-    return f"{file_md5(file)}:dvc={file.with_name(file.name + '.dvc').is_file()}"
+        if not pointer.is_file():
+            return None
+        try:
+            return f"{read_dvc_md5(pointer)}:dvc=True"
+        except DataValidationError:
+            return None
+    return f"{file_md5(file)}:dvc={pointer.is_file()}"
 
 
 def fingerprint_md5(fingerprint: str) -> str:
@@ -174,11 +182,17 @@ def resolve_git_commit(start: str | Path = ".") -> str:
     return _git(["rev-parse", "HEAD"], Path(start).resolve()) or "unknown"
 
 
-def resolve_data_version(path: str | Path) -> DataVersion:
+def resolve_data_version(
+    path: str | Path, *, recorded_path: str | None = None, dvc_remote: str | None = None
+) -> DataVersion:
     """Hash a data file and check it against its DVC pointer file, if it has one.
 
     Args:
         path: The data file (CSV or Parquet).
+        recorded_path: The path to record (the configured, repository-relative one); ``path``
+            by default.
+        dvc_remote: The DVC remote the file was pulled from; by default the repository's
+            default remote (``.dvc/config``).
 
     Returns:
         The file's :class:`DataVersion`.
@@ -211,12 +225,12 @@ def resolve_data_version(path: str | Path) -> DataVersion:
     commit = _git(["rev-parse", "HEAD"], parent) or "unknown"
     status = _git(["status", "--porcelain", "--untracked-files=no"], parent)
     return DataVersion(
-        path=str(path),
+        path=recorded_path or str(path),
         md5=md5,
         size_bytes=file_path.stat().st_size,
         dvc_tracked=tracked,
         dvc_file=str(dvc_file) if tracked else None,
-        dvc_remote=default_dvc_remote(parent),
+        dvc_remote=dvc_remote or default_dvc_remote(parent),
         git_commit=commit,
         git_dirty=bool(status),
     )

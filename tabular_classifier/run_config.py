@@ -23,6 +23,7 @@ from tabular_classifier.config import (
     load_split_config,
     resolve_path,
 )
+from tabular_classifier.data_source import compile_data_path
 from tabular_classifier.data_version import compile_fingerprint
 from tabular_classifier.promotion import PromotionPolicy, load_promotion_policy
 
@@ -32,7 +33,10 @@ class TrainingRun:
     """Everything a training run was configured with, validated.
 
     Attributes:
-        data: The ``data`` block, its ``path`` resolved against the repository root.
+        data: The ``data`` block. Its ``path`` stays relative to the source root when the file
+            or its ``.dvc`` pointer is there (a step container or pod resolves it against its
+            own source root, pulling a DVC-tracked file from the stack's DVC remote:
+            :mod:`tabular_classifier.data_source`); other relative paths become absolute.
         model: The model config loaded from ``model_config_path``.
         model_config_path: The model config file, resolved like ``data.path``.
         model_config_sha256: SHA-256 of that file's bytes.
@@ -40,8 +44,8 @@ class TrainingRun:
         promotion: The ``promotion`` block (defaults when absent).
         reference: The ``reference`` block (defaults when absent).
         data_fingerprint: :func:`compile_fingerprint` of the data file (its md5 and whether DVC
-            tracks it) at compile time, or None if it cannot be read yet; part of the ingest
-            step's cache key.
+            tracks it) at compile time, the pointer's md5 when only the pointer is on this
+            host, or None if neither can be read; part of the ingest step's cache key.
     """
 
     data: DataConfig
@@ -70,7 +74,8 @@ def compile_training_run(
         split: The ``split`` parameter, or None for the defaults.
         promotion: The ``promotion`` parameter, or None for the defaults.
         reference: The ``reference`` parameter, or None for the defaults.
-        roots: Directories relative paths are tried under, in order (the repository root).
+        roots: Directories relative paths are tried under, in order; the first is the source
+            root (the repository root).
 
     Returns:
         The typed configs, the model config file's SHA-256 and the data file's fingerprint.
@@ -80,7 +85,8 @@ def compile_training_run(
             config file, and the offending key.
     """
     data_cfg = load_data_config(data, source="pipeline parameter 'data'")
-    data_cfg = data_cfg.model_copy(update={"path": resolve_path(data_cfg.path, roots)})
+    data_path, host_file = compile_data_path(data_cfg.path, roots)
+    data_cfg = data_cfg.model_copy(update={"path": data_path})
     model_path = resolve_path(model_config_path, roots)
     model_cfg, model_sha256 = load_model_config(model_path)
     return TrainingRun(
@@ -94,5 +100,5 @@ def compile_training_run(
         ),
         reference=load_reference_config(reference, source="pipeline parameter 'reference'"),
         # New bytes, or starting to track them with DVC, re-ingest.
-        data_fingerprint=compile_fingerprint(data_cfg.path),
+        data_fingerprint=compile_fingerprint(host_file),
     )

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import mlflow
 import pandas as pd
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
+from zenml.utils import source_utils
 
 from materializers.table_materializer import ParquetTableMaterializer
 from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.config import DataConfig
 from tabular_classifier.data import load_table
+from tabular_classifier.data_source import locate_data_file
 from tabular_classifier.data_version import DataVersion, fingerprint_md5, resolve_data_version
 
 logger = get_logger(__name__)
@@ -28,6 +31,12 @@ def ingest_data(
     data_config: DataConfig, data_fingerprint: str | None = None
 ) -> tuple[Annotated[pd.DataFrame, "raw_data"], Annotated[DataVersion, "data_version"]]:
     """Load the configured CSV/Parquet file and check it against its DVC pointer.
+
+    A repository-relative ``data.path`` is resolved against the step's source root (the
+    checkout, or the code ZenML downloaded into a step container or pod). A DVC-tracked file
+    that is not there is pulled from the DVC remote ``TABULAR_DVC_REMOTE`` that the stack sets,
+    with the S3 artifact store's endpoint and keys, and checked against its pointer
+    (:func:`tabular_classifier.data_source.locate_data_file`).
 
     The data version (path, md5, size, DVC remote, git commit) is recorded as ZenML run
     metadata and as MLflow tags (``data.*``, ``git_commit``).
@@ -45,11 +54,18 @@ def ingest_data(
         (``materializers/typed_records.py`` stores it as JSON, shown as a table).
 
     Raises:
-        DataValidationError: If the file is missing, empty, unreadable, has duplicate column
-            names, or its md5 differs from its ``.dvc`` pointer file.
+        DataValidationError: If the file is missing (and cannot be pulled), empty, unreadable,
+            has duplicate column names, or its md5 differs from its ``.dvc`` pointer file.
     """
     with record_failure("ingest_data"):
-        version = resolve_data_version(data_config.path)
+        file, origin = locate_data_file(data_config.path, Path(source_utils.get_source_root()))
+        if origin != "checkout":
+            logger.info("Pulled %s from the DVC remote %s", data_config.path, origin)
+        version = resolve_data_version(
+            file,
+            recorded_path=data_config.path,
+            dvc_remote=None if origin == "checkout" else origin,
+        )
         if data_fingerprint is not None and fingerprint_md5(data_fingerprint) != version.md5:
             logger.warning(
                 "%s changed between pipeline compilation and ingestion (md5 %s → %s)",
@@ -57,7 +73,7 @@ def ingest_data(
                 fingerprint_md5(data_fingerprint),
                 version.md5,
             )
-        frame = load_table(data_config)
+        frame = load_table(data_config.model_copy(update={"path": str(file)}))
         logger.info(
             "Ingested %s: %d rows x %d columns, md5 %s, DVC-tracked: %s",
             data_config.path,

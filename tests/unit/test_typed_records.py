@@ -56,8 +56,9 @@ def test_training_run_is_compiled_into_typed_configs(tmp_path: Path) -> None:
     run = compile_training_run(
         data, MODEL, {"test_size": 0.25}, {"min_accuracy": 0.8}, None, [tmp_path, ROOT]
     )
-    # Relative paths resolve under the first root that has them.
-    assert Path(run.data.path) == tmp_path / "data" / "t.csv"
+    # A path under the first (source) root stays relative: steps resolve it against their own
+    # source root, in a container too (tabular_classifier/data_source.py).
+    assert run.data.path == "data/t.csv"
     assert Path(run.model_config_path).resolve() == ROOT / MODEL and run.model.name
     assert run.split == SplitConfig(test_size=0.25)
     assert run.reference == ReferenceConfig()
@@ -65,7 +66,7 @@ def test_training_run_is_compiled_into_typed_configs(tmp_path: Path) -> None:
     assert len(run.model_config_sha256) == 64
     # The fingerprint (part of ingest_data's cache key) holds the file's md5.
     assert run.data_fingerprint is not None
-    assert file_md5(run.data.path) in run.data_fingerprint
+    assert file_md5(tmp_path / run.data.path) in run.data_fingerprint
 
 
 @pytest.mark.parametrize(
