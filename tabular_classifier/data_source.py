@@ -10,8 +10,8 @@ repository-relative, and the step:
 1. resolves it against its source root (:func:`compile_data_path` keeps it relative);
 2. if the file is absent and its ``.dvc`` pointer is present, pulls it with DVC's Python API
    from the stack's DVC remote, and checks the md5 against the pointer (:func:`pull_tracked`).
-   The remote is ``TABULAR_DVC_REMOTE`` (a URL such as ``s3://BUCKET/dvc``; ``stacks/docker.yaml``
-   sets it for its containers), else the ``dvc`` prefix of the bucket of the stack's S3 artifact
+   The remote is ``TABULAR_DVC_REMOTE`` (a URL such as ``s3://BUCKET/dvc``, in the steps'
+   environment) if set, else the ``dvc`` prefix of the bucket of the stack's S3 artifact
    store (:func:`stack_dvc_remote`: ``s3://BUCKET/zenml`` gives ``s3://BUCKET/dvc``). The endpoint
    and keys are the S3 artifact store's (:func:`stack_s3_access`: its ZenML secret, never YAML
    or git).
@@ -22,6 +22,7 @@ file (:func:`push_tracked`).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,15 @@ from tabular_classifier.errors import DataValidationError
 DVC_REMOTE_ENV = "TABULAR_DVC_REMOTE"
 # The name the remote gets in the DVC config DVC builds in memory (never written to a file).
 _REMOTE_NAME = "tabular_stack"
+_logger = logging.getLogger(__name__)
+
+
+def _transfer_errors() -> tuple[type[BaseException], ...]:
+    """What a pull or push can raise: DVC's errors, I/O, and S3's (no credentials, denied)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from dvc.exceptions import DvcException
+
+    return (DvcException, OSError, ValueError, BotoCoreError, ClientError)
 
 
 @dataclass(frozen=True)
@@ -238,15 +248,13 @@ def pull_tracked(root: Path, data: Path, url: str, access: S3Access) -> str:
         DataValidationError: Naming the file, the remote and the md5 if the pull fails or
             yields other bytes; the file is then removed.
     """
-    from dvc.exceptions import DvcException
-
     target = root / data
     pointer = target.with_name(target.name + ".dvc")
     expected = read_dvc_md5(pointer)
     try:
         with _open_repo(root, url, access) as repo:
-            repo.pull(targets=[str(pointer)], remote=_REMOTE_NAME)
-    except (DvcException, OSError, ValueError) as exc:
+            result = repo.pull(targets=[str(pointer)], remote=_REMOTE_NAME)
+    except _transfer_errors() as exc:
         target.unlink(missing_ok=True)
         raise DataValidationError(
             str(data),
@@ -257,6 +265,15 @@ def pull_tracked(root: Path, data: Path, url: str, access: S3Access) -> str:
         ) from exc
     if not target.is_file():
         raise DataValidationError(str(data), None, f"pulled from {url}, yet the file is not there")
+    # dvc.repo.pull returns {"stats": {"fetched": files downloaded, ...}, ...}.
+    fetched = result.get("stats", {}).get("fetched", 0) if isinstance(result, dict) else 0
+    _logger.info(
+        "%s: %s",
+        data,
+        f"downloaded from the DVC remote {url}"
+        if fetched
+        else f"checked out from the local DVC cache (nothing downloaded from {url})",
+    )
     md5 = file_md5(target)
     if md5 != expected:
         target.unlink()
@@ -284,13 +301,11 @@ def push_tracked(root: Path, data: Path, url: str, access: S3Access) -> int:
     Raises:
         DataValidationError: Naming the file and the remote if the push fails.
     """
-    from dvc.exceptions import DvcException
-
     pointer = root / data.with_name(data.name + ".dvc")
     try:
         with _open_repo(root, url, access) as repo:
             return int(repo.push(targets=[str(pointer)], remote=_REMOTE_NAME))
-    except (DvcException, OSError, ValueError) as exc:
+    except _transfer_errors() as exc:
         raise DataValidationError(
             str(data), None, f"could not be pushed to the DVC remote {url}: {exc}"
         ) from exc

@@ -60,7 +60,7 @@ def ingest_data(
     with record_failure("ingest_data"):
         file, origin = locate_data_file(data_config.path, Path(source_utils.get_source_root()))
         if origin != "checkout":
-            logger.info("Pulled %s from the DVC remote %s", data_config.path, origin)
+            logger.info("Got %s through DVC (remote %s)", data_config.path, origin)
         version = resolve_data_version(
             file,
             recorded_path=data_config.path,

@@ -116,10 +116,12 @@ def test_training_runs_every_step_in_a_container_reading_data_from_s3(
     # The ingest container pulled the data from the DVC remote on S3 and checked it.
     ingest_id = next(i for i, c in containers.items() if c["step"] == "ingest_data")
     ingest_logs = docker("logs", ingest_id).stdout + docker("logs", ingest_id).stderr
-    assert f"Pulled data/breast_cancer.csv from the DVC remote {dvc_remote}" in ingest_logs
+    # A new container has no DVC cache: the bytes were downloaded, not checked out from a cache.
+    assert f"data/breast_cancer.csv: downloaded from the DVC remote {dvc_remote}" in ingest_logs
+    assert f"Got data/breast_cancer.csv through DVC (remote {dvc_remote})" in ingest_logs
     assert f"md5 {pointer_md5}" in ingest_logs
     # The client streamed the containers' logs: the same lines reached the run's output.
-    assert f"Pulled data/breast_cancer.csv from the DVC remote {dvc_remote}" in output
+    assert f"Got data/breast_cancer.csv through DVC (remote {dvc_remote})" in output
 
     # The run records the data version it trained on: the relative path and the S3 remote.
     record = run["metadata"]["run_metadata"]["data_version"]

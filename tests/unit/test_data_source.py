@@ -148,3 +148,41 @@ def test_s3_access_gives_dvc_only_the_options_that_are_set() -> None:
         "secret_access_key": "s",
     }
     assert S3Access().dvc_options() == {}
+
+
+def test_the_log_says_whether_the_bytes_came_from_the_cache_or_the_remote(
+    code_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Walkthrough finding: a file deleted from the checkout but still in the local DVC cache was
+    # logged as pulled from a remote that held nothing.
+    empty_remote = str(tmp_path / "empty")
+    (code_root / DATA).unlink()
+    with caplog.at_level("INFO", logger="tabular_classifier.data_source"):
+        locate_data_file("data/t.csv", code_root, empty_remote)
+    assert "checked out from the local DVC cache (nothing downloaded from" in caplog.text
+    remote = str(tmp_path / "remote")
+    push_tracked(code_root, DATA, remote, S3Access())
+    _forget_data(code_root)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="tabular_classifier.data_source"):
+        locate_data_file("data/t.csv", code_root, remote)
+    assert f"downloaded from the DVC remote {remote}" in caplog.text
+
+
+def test_a_push_to_s3_without_credentials_is_a_clear_error(
+    code_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Walkthrough finding: `materialize_data --push s3://...` with no S3 stack printed botocore's
+    # NoCredentialsError as a 341-line traceback. No credentials anywhere, no metadata service:
+    # botocore refuses before any request leaves the machine.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(DataValidationError) as caught:
+        push_tracked(code_root, DATA, "s3://no-such-bucket/dvc", S3Access())
+    message = str(caught.value)
+    assert message.startswith("data/t.csv:")
+    assert "could not be pushed to the DVC remote s3://no-such-bucket/dvc" in message
+    assert "credentials" in message.lower()
