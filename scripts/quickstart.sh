@@ -13,6 +13,20 @@ source scripts/ensure_uv.sh
 uv sync --frozen
 PY=(uv run --frozen --no-sync)
 
+# The quickstart trains on the embedded store. A client still logged in to a ZenML server
+# (`zenml login URL`, or a composed stack since taken down) would register the local stack on
+# that server and train there, or fail with a traceback once it is gone: say so and stop.
+store_url="$("${PY[@]}" python -c \
+  'from scripts.server_stack.login import client_store_url; print(client_store_url() or "")')"
+case "$store_url" in
+  http://* | https://*)
+    echo "error: the ZenML client is logged in to the server ${store_url}; the quickstart" \
+      "trains on the embedded local store. Run \`zenml logout\`, then scripts/quickstart.sh" \
+      "again" >&2
+    exit 1
+    ;;
+esac
+
 # Before `zenml init`: a user whose email opt-in is answered is not prompted for an email there.
 "${PY[@]}" python -m scripts.dashboard_settings apply >/dev/null
 echo "Local dashboard: account form answered (email opt-in off), announcements and update notices off"

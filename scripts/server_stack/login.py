@@ -33,7 +33,7 @@ def zenml_admin_token(state: ServerStackState) -> str:
     )
 
 
-def _client_store_url() -> str | None:
+def client_store_url() -> str | None:
     """The store URL this process's ZenML client uses, read without connecting to it.
 
     ``ZENML_STORE_URL`` if set, else ``store.url`` of the global config file
@@ -68,7 +68,7 @@ def log_out_of(state: ServerStackState) -> str | None:
         A line for the user: what was done, or the command to run by hand; ``None`` if the
         client uses another store.
     """
-    if _client_store_url() != state.zenml_url.rstrip("/"):
+    if client_store_url() != state.zenml_url.rstrip("/"):
         return None
     if os.environ.get("ZENML_STORE_URL"):
         return (
@@ -82,7 +82,7 @@ def log_out_of(state: ServerStackState) -> str | None:
         text=True,
         check=False,
     )
-    if result.returncode != 0 or _client_store_url() == state.zenml_url.rstrip("/"):
+    if result.returncode != 0 or client_store_url() == state.zenml_url.rstrip("/"):
         output = (result.stdout + result.stderr).strip()[-2000:]
         return (
             f"the ZenML client is still logged in to {state.zenml_url}, which is stopped now; "
