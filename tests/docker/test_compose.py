@@ -39,6 +39,7 @@ from scripts.isolated_checkout import OFFLINE_ENV, command_messages, copy_checko
 from scripts.ports import free_port
 from scripts.server_stack import http_json
 from tests.docker.conftest import REPO_ROOT, Docker
+from tests.quickstart_run import EXPERIMENT, MODEL_NAME, TRAINING_STEPS
 
 pytestmark = pytest.mark.docker
 
@@ -49,18 +50,7 @@ UP_SERVICES = ("zenml", "mlflow")
 BUILT_SERVICES = ("zenml-db", "zenml", "minio", "mlflow-db", "mlflow")
 HEALTHY = {"zenml-db", "zenml", "minio", "mlflow-db", "mlflow"}
 HEALTHY_TIMEOUT_S = 420
-MODEL_NAME = "breast_cancer_classifier"
-EXPERIMENT = "breast-cancer-classifier-training"
 BUCKET = "tabular-mlops"
-TRAINING_STEPS = {
-    "ingest_data",
-    "validate_data",
-    "split_data",
-    "train_model",
-    "evaluate_model",
-    "register_model",
-    "promote_model",
-}
 RUN_URL = re.compile(r"/runs/([0-9a-f-]{36})")
 
 

@@ -28,19 +28,11 @@ from tests.docker.stack_workspace import (
     stack_workspace,
     step_containers,
 )
+from tests.quickstart_run import MODEL_NAME as MODEL
+from tests.quickstart_run import TRAINING_STEPS
 
 pytestmark = pytest.mark.docker
 
-MODEL = "breast_cancer_classifier"  # configs/training.yaml's model_name
-TRAINING_STEPS = {
-    "ingest_data",
-    "validate_data",
-    "split_data",
-    "train_model",
-    "evaluate_model",
-    "register_model",
-    "promote_model",
-}
 KILL_WITHIN_S = 900
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -31,17 +31,6 @@ from scripts.isolated_checkout import command_messages as messages
 from scripts.server_stack import ServerStackState, down, http_json, up, zenml_admin_token
 from tests.server.tcp_proxy import TcpProxy
 
-MODEL_NAME = "breast_cancer_classifier"
-EXPERIMENT = "breast-cancer-classifier-training"
-TRAINING_STEPS = {
-    "ingest_data",
-    "validate_data",
-    "split_data",
-    "train_model",
-    "evaluate_model",
-    "register_model",
-    "promote_model",
-}
 _RUN_URL = re.compile(r"/runs/([0-9a-f-]{36})")
 
 

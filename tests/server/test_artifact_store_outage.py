@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.server.conftest import MODEL_NAME, ServerWorkspace, messages, run_id_of
+from tests.quickstart_run import MODEL_NAME
+from tests.server.conftest import ServerWorkspace, messages, run_id_of
 
 pytestmark = pytest.mark.server
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.server.conftest import MODEL_NAME, TRAINING_STEPS, ServerWorkspace, run_id_of
+from tests.quickstart_run import MODEL_NAME, TRAINING_STEPS
+from tests.server.conftest import ServerWorkspace, run_id_of
 
 pytestmark = pytest.mark.server
 

@@ -10,14 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.server.conftest import (
-    EXPERIMENT,
-    MODEL_NAME,
-    TRAINING_STEPS,
-    ServerWorkspace,
-    messages,
-    s3_keys,
-)
+from tests.quickstart_run import EXPERIMENT, MODEL_NAME, TRAINING_STEPS
+from tests.server.conftest import ServerWorkspace, messages, s3_keys
 
 pytestmark = pytest.mark.server
 
