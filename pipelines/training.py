@@ -8,14 +8,16 @@ The model config file is loaded and validated when the pipeline is compiled, so 
 or an out-of-range value fails at once, before any step runs. Also at compile time, before ZenML
 looks up its cache, cache entries whose artifacts are missing or damaged are expired (their
 steps run again, ``steps/cache_integrity.py``) and model versions that failed runs left behind
-are removed (``steps/registry/rollback.py``).
+are removed (``steps/registry/rollback.py``). The cache check is skipped when the run turns
+caching off for the pipeline (``enable_cache: false``), since no entry is reused then; a step
+whose run config turns its own caching back on is the exception it does not cover.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from zenml import pipeline
+from zenml import get_pipeline_context, pipeline
 from zenml.utils import source_utils
 
 from pipelines.docker_settings import DOCKER_SETTINGS
@@ -68,7 +70,8 @@ def training_pipeline(
     run = compile_training_run(
         data, model_config_path, split, promotion, reference, [source_utils.get_source_root()]
     )
-    expire_broken_cache_entries([cached.name for cached in CACHED_STEPS])
+    if get_pipeline_context().enable_cache is not False:
+        expire_broken_cache_entries([cached.name for cached in CACHED_STEPS])
     remove_versions_of_failed_runs(model_name)
 
     raw_data, data_version = ingest_data(
