@@ -22,6 +22,8 @@ from zenml.io import fileio
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
+from tabular_classifier.arrow_memory import release_arrow_memory
+
 TABLE_NAME = "table.parquet"
 ROW_GROUP_ROWS = 131_072
 """Rows per Parquet row group. Our choice: 31 float64 columns make a 32 MB group, small next to
@@ -58,6 +60,7 @@ class ParquetTableMaterializer(BaseMaterializer):
                 row_group_size=ROW_GROUP_ROWS,
                 use_dictionary=encoded,
             )
+        release_arrow_memory()
 
     def load(self, data_type: type[Any]) -> pd.DataFrame:
         """Read the table back.
@@ -69,7 +72,26 @@ class ParquetTableMaterializer(BaseMaterializer):
         if not fileio.exists(path):
             raise FileNotFoundError(f"{path}: table file missing")
         with fileio.open(path, "rb") as handle:
-            return pd.read_parquet(handle, engine="pyarrow")
+            table = pd.read_parquet(handle, engine="pyarrow")
+        release_arrow_memory()
+        return table
+
+    @classmethod
+    def table_path(cls, artifact: Any) -> str | None:
+        """The Parquet file of an artifact this materializer stored, to read without loading it.
+
+        Args:
+            artifact: A ZenML artifact version (an ``UnmaterializedArtifact`` step input).
+
+        Returns:
+            ``<uri>/table.parquet``, or None when another materializer stored the artifact (a
+            ``raw_data`` written before this one existed, by ZenML's pandas materializer).
+        """
+        materializer = getattr(artifact, "materializer", None)
+        import_path = getattr(materializer, "import_path", "")
+        if not import_path.endswith(f".{cls.__name__}"):
+            return None
+        return os.path.join(str(artifact.uri), TABLE_NAME)
 
     def save_visualizations(self, data: pd.DataFrame) -> dict[str, VisualizationType]:
         """Write ``describe.csv`` and ``sample.csv`` (the first 10 rows)."""

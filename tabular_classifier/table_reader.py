@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tabular_classifier.arrow_memory import release_arrow_memory
 from tabular_classifier.config import DataConfig
 from tabular_classifier.errors import DataValidationError
 
@@ -52,6 +53,8 @@ def _read_parquet(path: Path, source: str) -> pd.DataFrame:
         return pd.read_parquet(path)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataValidationError(source, None, f"cannot read the Parquet file: {exc}") from exc
+    finally:
+        release_arrow_memory()
 
 
 def raise_on_duplicate_columns(columns: list[str], source: str) -> None:
