@@ -89,23 +89,29 @@ def numeric_statistics(
     """
     n_rows, width = numeric.shape
     medians = np.zeros(width, dtype=np.float64)
-    for j in range(width):
-        column = numeric[:, j]
-        present = column[~np.isnan(column)]
-        if present.size:
-            medians[j] = np.median(present)
-    totals = np.zeros(width, dtype=np.float64)
-    for start in range(0, n_rows, chunk_rows):
-        chunk = numeric[start : start + chunk_rows]
-        totals += np.where(np.isnan(chunk), medians, chunk).sum(axis=0)
-    means = totals / n_rows
+    means = np.zeros(width, dtype=np.float64)
     deviations = np.zeros(width, dtype=np.float64)
     squares = np.zeros(width, dtype=np.float64)
-    for start in range(0, n_rows, chunk_rows):
-        chunk = numeric[start : start + chunk_rows]
-        centred = np.where(np.isnan(chunk), medians, chunk) - means
-        deviations += centred.sum(axis=0)
-        squares += np.square(centred).sum(axis=0)
+    # One contiguous column at a time, so that a column's numbers do not depend on the columns
+    # beside it: the training step fits one column at a time from the stored table
+    # (tabular_classifier.streamed_training) and must get the same bits as a whole-array fit.
+    for j in range(width):
+        column = np.ascontiguousarray(numeric[:, j])
+        missing = np.isnan(column)
+        present = column[~missing]
+        if present.size:
+            medians[j] = np.median(present)
+        total = 0.0
+        for start in range(0, n_rows, chunk_rows):
+            chunk = column[start : start + chunk_rows]
+            total += float(np.where(missing[start : start + chunk_rows], medians[j], chunk).sum())
+        means[j] = total / n_rows
+        for start in range(0, n_rows, chunk_rows):
+            chunk = column[start : start + chunk_rows]
+            imputed = np.where(missing[start : start + chunk_rows], medians[j], chunk)
+            centred = imputed - means[j]
+            deviations[j] += float(centred.sum())
+            squares[j] += float(np.square(centred).sum())
     variances = (squares - deviations**2 / n_rows) / n_rows
     # scikit-learn's _is_constant_feature: the variance is within the two-pass algorithm's
     # error bound of zero (Chan, Golub and LeVeque), so the column is treated as constant.

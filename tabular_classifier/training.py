@@ -32,7 +32,9 @@ from tabular_classifier.training_loop import (
 __all__ = [
     "EpochRecord",
     "TrainingResult",
+    "assemble_bundle",
     "calibrate",
+    "calibrate_logits",
     "fit_bundle",
     "set_seeds",
     "train_classifier",
@@ -109,14 +111,36 @@ def fit_bundle(
         encode_target(validation[schema.target], schema),
         on_epoch=on_epoch,
     )
-    contract = contract.with_model(
-        preprocessor.categories,
-        preprocessor.means,
-        preprocessor.scales,
-        result.model.linear_layers(),
-    )
+    bundle = assemble_bundle(cfg, schema, contract, preprocessor, result, extra)
+    calibrate(bundle, parsed_val, encode_target(validation[schema.target], schema))
+    return bundle, result
+
+
+def assemble_bundle(
+    cfg: ModelConfig,
+    schema: FeatureSchema,
+    contract: RowContract,
+    preprocessor: FittedPreprocessor,
+    result: TrainingResult,
+    extra: dict[str, Any] | None,
+) -> ModelBundle:
+    """The bundle of a trained network, before calibration (decision threshold 0.5, T = 1).
+
+    Completes the contract with the fitted categories and the model's scorable bounds
+    (``RowContract.with_model``) and records the best epoch's validation metrics.
+
+    Args:
+        cfg: The model config it was trained with.
+        schema: The feature schema.
+        contract: The row contract inferred from the training split (without the model's
+            categories and bounds yet).
+        preprocessor: The preprocessing fitted on the training split.
+        result: The training loop's result.
+        extra: Free JSON-safe metadata; ``best_epoch``, ``epochs_run``, ``stopped_early`` and
+            ``pos_weight`` are added.
+    """
     best = result.history[result.best_epoch - 1]
-    bundle = ModelBundle(
+    return ModelBundle(
         model=result.model,
         preprocessor=preprocessor,
         schema=schema,
@@ -134,14 +158,34 @@ def fit_bundle(
             "stopped_early": result.stopped_early,
             "pos_weight": result.pos_weight,
         },
-        contract=contract,
+        contract=contract.with_model(
+            preprocessor.categories,
+            preprocessor.means,
+            preprocessor.scales,
+            result.model.linear_layers(),
+        ),
     )
-    calibrate(bundle, parsed_val, encode_target(validation[schema.target], schema))
-    return bundle, result
 
 
 def calibrate(bundle: ModelBundle, validation: ParsedRows, y_val: np.ndarray) -> None:
     """Set the bundle's temperature and decision threshold from the validation split.
+
+    :func:`calibrate_logits` of the network's logits for ``validation``.
+
+    Args:
+        bundle: A trained bundle; its ``temperature``, ``decision_threshold`` and
+            ``threshold_rule`` are set in place.
+        validation: The validation split, parsed by the bundle's contract.
+        y_val: int64 (n_val,) validation labels.
+
+    Raises:
+        ValueError: As :func:`calibrate_logits`.
+    """
+    calibrate_logits(bundle, Predictor(bundle).logits(validation), y_val)
+
+
+def calibrate_logits(bundle: ModelBundle, logits: np.ndarray, y_val: np.ndarray) -> None:
+    """Set the bundle's temperature and decision threshold from validation logits.
 
     With ``temperature_scaling`` the temperature minimising the validation log loss is fitted
     (``calibration.fit_temperature``); then a ``ThresholdRule`` chooses the threshold on the
@@ -151,7 +195,8 @@ def calibrate(bundle: ModelBundle, validation: ParsedRows, y_val: np.ndarray) ->
     Args:
         bundle: A trained bundle; its ``temperature``, ``decision_threshold`` and
             ``threshold_rule`` are set in place.
-        validation: The validation split, parsed by the bundle's contract.
+        logits: float64 (n_val,), the network's logits for the validation rows, before any
+            temperature (``Predictor.logits``).
         y_val: int64 (n_val,) validation labels.
 
     Raises:
@@ -159,7 +204,6 @@ def calibrate(bundle: ModelBundle, validation: ParsedRows, y_val: np.ndarray) ->
             (a class missing from the validation split, an unreachable precision target).
     """
     cfg = bundle.model_config
-    logits = Predictor(bundle).logits(validation)
     if cfg.temperature_scaling:
         bundle.temperature = fit_temperature(logits, y_val)
         logger.info(

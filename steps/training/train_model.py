@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 import mlflow
-import pandas as pd
 from zenml import get_step_context, log_metadata, step
+from zenml.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 from zenml.logger import get_logger
 
+from materializers.table_materializer import ParquetTableMaterializer
 from steps.caching import ML_CODE
 from steps.tracking import record_failure
 from tabular_classifier.config import ModelConfig
 from tabular_classifier.data import FeatureSchema
 from tabular_classifier.data_version import DataVersion
+from tabular_classifier.parquet_table import ParquetTable
 from tabular_classifier.predictor import ModelBundle
 from tabular_classifier.splits import DataSplit
-from tabular_classifier.training import EpochRecord, fit_bundle
+from tabular_classifier.streamed_training import fit_bundle_streamed
+from tabular_classifier.training import EpochRecord, TrainingResult, fit_bundle
 
 logger = get_logger(__name__)
 
@@ -32,7 +35,7 @@ def _log_epoch(record: EpochRecord) -> None:
 
 @step(experiment_tracker=True, cache_policy=ML_CODE)
 def train_model(
-    raw_data: pd.DataFrame,
+    raw_data: UnmaterializedArtifact,
     data_split: DataSplit,
     feature_schema: FeatureSchema,
     data_version: DataVersion,
@@ -48,8 +51,11 @@ def train_model(
     ``val_roc_auc`` every ``val_auc_every`` epochs, and the config file name and SHA-256 as tags.
 
     Args:
-        raw_data: The ingested table, shape (n_rows, n_columns); the training and validation
-            rows are taken from it by ``data_split``.
+        raw_data: The ingested table, shape (n_rows, n_columns), not loaded: its Parquet file
+            is read a column, then a row group, at a time
+            (``tabular_classifier.streamed_training``), so that the step's memory holds the
+            float32 features of the training and validation rows, not the table. A table
+            stored by another materializer (before this one) is loaded whole instead.
         data_split: Which rows are training and which validation (early stopping) rows. Its
             ``SplitConfig`` is stored in the bundle's ``extra["split"]`` so that promotion can
             tell which rows this model never trained on.
@@ -68,8 +74,6 @@ def train_model(
         the config and the best epoch's validation metrics.
     """
     with record_failure("train_model"):
-        train_split = data_split.take(raw_data, "train", feature_schema)
-        validation_split = data_split.take(raw_data, "val", feature_schema)
         mlflow.log_params({**model_config.mlflow_params(), "model_config_file": model_config_file})
         mlflow.set_tags(
             {
@@ -80,19 +84,19 @@ def train_model(
                 "zenml.run_name": get_step_context().pipeline_run.name,
             }
         )
+        counts = data_split.counts
         logger.info(
             "Training %s on %d rows, validating on %d rows",
             model_config.name,
-            len(train_split),
-            len(validation_split),
+            counts["train"],
+            counts["val"],
         )
-        bundle, result = fit_bundle(
+        bundle, result = _fit(
+            raw_data,
+            data_split,
             model_config,
             feature_schema,
-            train_split,
-            validation_split,
-            na_values=na_values or [],
-            on_epoch=_log_epoch,
+            na_values or [],
             extra={
                 "model_config_file": model_config_file,
                 "model_config_sha256": model_config_sha256,
@@ -128,3 +132,36 @@ def train_model(
             }
         )
         return bundle
+
+
+def _fit(
+    raw_data: UnmaterializedArtifact,
+    data_split: DataSplit,
+    model_config: ModelConfig,
+    feature_schema: FeatureSchema,
+    na_values: list[str],
+    extra: dict[str, object],
+) -> tuple[ModelBundle, TrainingResult]:
+    """Train from the stored Parquet file, or from the loaded table if it is not one."""
+    path = ParquetTableMaterializer.table_path(raw_data)
+    if path is None:
+        table = raw_data.load()
+        return fit_bundle(
+            model_config,
+            feature_schema,
+            data_split.take(table, "train", feature_schema),
+            data_split.take(table, "val", feature_schema),
+            na_values=na_values,
+            on_epoch=_log_epoch,
+            extra=extra,
+        )
+    with ParquetTable(path) as stored:
+        return fit_bundle_streamed(
+            model_config,
+            feature_schema,
+            stored,
+            data_split,
+            na_values=na_values,
+            on_epoch=_log_epoch,
+            extra=extra,
+        )
