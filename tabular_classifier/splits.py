@@ -8,9 +8,9 @@ rows takes them from the ingested table with :meth:`DataSplit.take`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ from tabular_classifier.data_validation import coerce_numeric_text
 from tabular_classifier.feature_schema import FeatureSchema
 from tabular_classifier.labels import encode_target
 from tabular_classifier.split_assignment import SPLIT_CODES, split_codes
+
+if TYPE_CHECKING:
+    from tabular_classifier.parquet_table import ParquetTable
 
 SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
 """Code name of each split (:data:`tabular_classifier.data.SPLIT_CODES`) and its display name."""
@@ -138,6 +141,51 @@ class DataSplit:
         rows = df.take(self.indices(name))
         rows.index = pd.RangeIndex(len(rows))  # in place: reset_index would copy the rows again
         return coerce_numeric_text(rows, list(schema.numeric_features), self.data_path)
+
+    def take_stored(
+        self, table: ParquetTable, names: Sequence[str], schema: FeatureSchema
+    ) -> dict[str, pd.DataFrame]:
+        """The rows of several splits, read from the stored table one row group at a time.
+
+        What :meth:`take` returns for each name, without the whole table in memory: each row
+        group's rows of the wanted splits are kept, the rest dropped with the group.
+
+        Args:
+            table: The stored table of the same data version.
+            names: Splits to take (``train``, ``val``, ``test``).
+            schema: Its schema, as :meth:`take`.
+
+        Returns:
+            Each name's rows, in file order, with a fresh RangeIndex and every column.
+
+        Raises:
+            ValueError: If the table's row count differs from the codes' (another data version).
+            KeyError: If a name is not a split.
+        """
+        if table.n_rows != self.n_rows:
+            raise ValueError(
+                f"{self.data_path}: the split indexes {self.n_rows} rows (md5 {self.data_md5}) "
+                f"but the table has {table.n_rows}: they are different data versions"
+            )
+        unknown = [name for name in names if name not in SPLIT_CODES]
+        if unknown:
+            raise KeyError(f"unknown split(s) {unknown}; expected some of {sorted(SPLIT_CODES)}")
+        pieces: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
+        empty = pd.DataFrame()
+        for start, group in table.row_groups(table.columns):
+            codes = self.codes[start : start + len(group)]
+            empty = group.iloc[:0]
+            for name in names:
+                rows = group[codes == SPLIT_CODES[name]]
+                if len(rows):
+                    pieces[name].append(rows)
+        taken: dict[str, pd.DataFrame] = {}
+        for name in names:
+            parts = pieces.pop(name)
+            rows = pd.concat(parts, ignore_index=True) if parts else empty.copy()
+            del parts
+            taken[name] = coerce_numeric_text(rows, list(schema.numeric_features), self.data_path)
+        return taken
 
     def to_dict(self) -> dict[str, Any]:
         """The split without the codes, JSON-safe: what the dashboard and metadata show.

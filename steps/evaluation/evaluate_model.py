@@ -10,9 +10,12 @@ from typing import Annotated
 import mlflow
 import pandas as pd
 from zenml import log_metadata, step
+from zenml.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 from zenml.logger import get_logger
 
+from materializers.table_materializer import ParquetTableMaterializer
 from steps.caching import ML_CODE
+from steps.stored_rows import split_rows
 from steps.tracking import record_failure
 from tabular_classifier.config import ReferenceConfig
 from tabular_classifier.evaluation import (
@@ -27,10 +30,14 @@ from tabular_classifier.splits import DataSplit
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True, cache_policy=ML_CODE)
+@step(
+    experiment_tracker=True,
+    cache_policy=ML_CODE,
+    output_materializers={"reference_data": ParquetTableMaterializer},
+)
 def evaluate_model(
     classifier: ModelBundle,
-    raw_data: pd.DataFrame,
+    raw_data: UnmaterializedArtifact,
     data_split: DataSplit,
     reference_config: ReferenceConfig | None = None,
 ) -> tuple[
@@ -55,7 +62,9 @@ def evaluate_model(
 
     Args:
         classifier: The trained classifier.
-        raw_data: The ingested table, shape (n_rows, n_columns).
+        raw_data: The ingested table, shape (n_rows, n_columns), unloaded: the training and
+            test rows are read from its Parquet file a row group at a time
+            (``steps/stored_rows.py``).
         data_split: Which of its rows are test rows (held out from training and early
             stopping) and which training rows (the baseline's and the reference's).
         reference_config: How to sample the reference (``max_rows``, ``seed``), validated
@@ -69,8 +78,8 @@ def evaluate_model(
     with record_failure("evaluate_model"):
         predictor = Predictor(classifier)
         schema = classifier.schema
-        train_split = data_split.take(raw_data, "train", schema)
-        test_split = data_split.take(raw_data, "test", schema)
+        rows = split_rows(raw_data, data_split, ("train", "test"), schema)
+        train_split, test_split = rows.pop("train"), rows.pop("test")
         report = evaluate(predictor, test_split, schema, train=train_split)
         sampling = reference_config or ReferenceConfig()
         reference = reference_predictions(predictor, train_split, schema, sampling)

@@ -23,6 +23,7 @@ from zenml.logger import get_logger
 from release.production import current_production, registered_version, set_production
 from steps.caching import NEVER_CACHE
 from steps.registry.rollback import PROMOTION_KEY, undo_registration
+from steps.stored_rows import split_rows
 from tabular_classifier.errors import InputValidationError
 from tabular_classifier.evaluation import EvaluationReport
 from tabular_classifier.predictor import ModelBundle, Predictor
@@ -58,7 +59,8 @@ def promote_model(
             versions).
         classifier: The candidate (a ``ModelBundle``).
         evaluation_report: The candidate's test evaluation (an ``EvaluationReport``).
-        raw_data: The ingested table (a ``pd.DataFrame``).
+        raw_data: The ingested table (a ``pd.DataFrame``), unloaded: the test rows are read
+            from its Parquet file a row group at a time (``steps/stored_rows.py``).
         data_split: Its split (a ``DataSplit``): the test rows are those both models are
             scored on.
         promotion_policy: The promotion policy, validated when the pipeline was compiled.
@@ -79,7 +81,7 @@ def promote_model(
             registration.load(),
             bundle,
             evaluation_report.load(),
-            split.take(raw_data.load(), "test", bundle.schema),
+            split_rows(raw_data, split, ("test",), bundle.schema)["test"],
             promotion_policy,
         )
     except BaseException:
