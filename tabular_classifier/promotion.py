@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from tabular_classifier.config import SplitConfig
-from tabular_classifier.evaluation import EvaluationReport, evaluate
+from tabular_classifier.evaluation import EvaluationReport, scored_metrics
 from tabular_classifier.feature_schema import FeatureSchema
 from tabular_classifier.labels import encode_target
 from tabular_classifier.predictor import Predictor
@@ -361,8 +361,8 @@ def judge_candidate(
     candidate_metrics: dict[str, float] = {}
     if comparison.size and comparison.both_classes:
         rows = test_split.iloc[comparison.rows].reset_index(drop=True)
-        candidate_metrics = evaluate(candidate, rows, schema).metrics
-        production_metrics = evaluate(production, rows, schema).metrics
+        candidate_metrics = scored_metrics(candidate, rows, schema)
+        production_metrics = scored_metrics(production, rows, schema)
     else:
         production_metrics = {key: float("nan") for key in report.metrics}
         candidate_metrics = dict(production_metrics)

@@ -24,6 +24,7 @@ from tabular_classifier.evaluation import (
     reference_predictions,
     reference_sample,
     reference_sampling_metadata,
+    scored_metrics,
 )
 from tabular_classifier.metrics import MAX_CURVE_POINTS
 from tabular_classifier.predictor import ModelBundle, Predictor
@@ -78,6 +79,16 @@ def test_report_curves_are_bounded_and_aucs_are_exact_on_200k_rows(
     # One PNG per named plot (the dashboard shows each).
     assert tuple(report.plots) == PLOT_NAMES
     assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in report.plots.values())
+
+
+def test_scored_metrics_are_the_reports_metrics(bundle: ModelBundle) -> None:
+    """Promotion compares models on scored_metrics: the report's numbers, without plots."""
+    test = _table(5000, seed=3)
+    predictor = Predictor(bundle)
+    metrics = scored_metrics(predictor, test, bundle.schema)
+    assert metrics == evaluate(predictor, test, bundle.schema).metrics
+    assert set(metrics) >= {"test_accuracy", "test_roc_auc", "test_pr_auc", "test_brier"}
+    assert 0.5 < metrics["test_roc_auc"] <= 1.0
 
 
 def test_reference_of_a_250k_row_split_is_a_seeded_100k_row_sample(bundle: ModelBundle) -> None:
