@@ -126,6 +126,17 @@ class ParsedRows:
         """
         if self._rows is not None:
             return self._rows
+        features = self.contract.features
+        if self.contract.n_numeric == len(features):  # all numbers: one tolist, then fixes
+            rows = self.numeric.tolist()
+            for k in [k for k, spec in enumerate(features) if spec.type == "integer"]:
+                for row in rows:
+                    if row[k] == row[k]:  # not NaN
+                        row[k] = int(row[k])
+            for i, k in np.argwhere(np.isnan(self.numeric)).tolist():
+                rows[i][k] = None
+            self._rows = rows
+            return rows
         columns: list[list[Any]] = []
         for k, spec in enumerate(self.contract.features):
             if spec.is_numeric:

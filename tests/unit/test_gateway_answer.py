@@ -1,8 +1,9 @@
-"""The gateway's column-wise answer and log lines are the per-row ones, byte for byte.
+"""The gateway's column-wise answer is the per-row one, byte for byte, and its log the same rows.
 
-``serving.answer.scored_answer`` (rows scored in process) must write exactly what the per-row
-way writes (a dict per prediction through ``orjson.dumps``, and ``encode_records`` of
-``serving_records`` for the log), on real NumPy scorers: one with only float features (the
+``serving.answer.scored_answer`` (rows scored in process) must answer exactly what the per-row
+way writes (a dict per prediction through ``orjson.dumps``), and log the rows of
+``serving_records``: one ``encode_records`` line for one row, one columnar record whose
+expanded rows are those records for more, on real NumPy scorers: one with only float features (the
 float64-array shortcut) and one with integer, boolean and categorical features, nulls and
 unseen categories.
 """
@@ -24,6 +25,7 @@ from serving.log_lines import answer_body, encode_records, float_columns, servin
 from serving.routing import Route
 from tabular_classifier.config import DataConfig
 from tabular_classifier.contract import ParsedRows
+from tabular_classifier.log_records import expand
 from tabular_classifier.scoring import NumpyScorer
 from tests.training_helpers import fit_small_bundle
 
@@ -110,18 +112,16 @@ def test_scored_answer_is_the_per_row_answer_and_log(scorer: NumpyScorer, n: int
         for p, label in zip(probabilities.tolist(), scorer.labels(probabilities), strict=True)
     ]
     unknown = fresh.unknown_per_row().tolist()
-    expected_lines = encode_records(
-        serving_records(
-            fresh.contract.names,
-            fresh.json_rows(),
-            meta,
-            {
-                "model_version": ["7"] * n,
-                "probability": [p["probability"] for p in predictions],
-                "label": [p["label"] for p in predictions],
-                "unknown_categories": unknown,
-            },
-        )
+    expected_records = serving_records(
+        fresh.contract.names,
+        fresh.json_rows(),
+        meta,
+        {
+            "model_version": ["7"] * n,
+            "probability": [p["probability"] for p in predictions],
+            "label": [p["label"] for p in predictions],
+            "unknown_categories": unknown,
+        },
     )
     for prediction, count in zip(predictions, unknown, strict=True):
         prediction["unknown_categories"] = count
@@ -133,9 +133,17 @@ def test_scored_answer_is_the_per_row_answer_and_log(scorer: NumpyScorer, n: int
         }
     )
     assert answer.body == expected_body
-    assert answer.lines == expected_lines
+    if n == 1:  # one per-row line, byte for byte
+        assert answer.lines == encode_records(expected_records)
+        records = [json.loads(answer.lines)]
+    else:  # one columnar line, whose rows are the per-row records, key order included
+        (line,) = answer.lines.splitlines()
+        record = json.loads(line)
+        assert record["log_format"] == "columns/1" and record["n_rows"] == n
+        records = expand(record)
+        assert records == expected_records
+        assert [list(r) for r in records] == [list(r) for r in expected_records]
     assert forwarded_answer(route, _parsed(scorer, n), predictions, meta) == answer
-    records = [json.loads(line) for line in answer.lines.splitlines()]
     assert len(records) == n
     assert [r["probability"] for r in records] == probabilities.tolist()
     if n > 1:  # row 1 is all nulls
