@@ -108,7 +108,7 @@ def _table(payload: Any) -> tuple[list[str], list[list[Any]]]:
         if not isinstance(split, dict):
             raise RequestError(400, "'dataframe_split' must be an object", "dataframe_split")
         columns, data = split.get("columns"), split.get("data")
-        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        if not isinstance(columns, list) or not set(map(type, columns)) <= {str}:
             raise RequestError(
                 400,
                 "'dataframe_split.columns' must be a list of strings",

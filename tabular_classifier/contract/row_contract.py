@@ -232,6 +232,8 @@ class RowContract:
                 ``missing_column`` (all missing features listed, the first named as the
                 column) or ``unknown_column`` (a column neither a feature nor ignored).
         """
+        if isinstance(columns, list) and columns == self.names:  # the contract's own order
+            return list(range(len(columns)))
         seen: dict[str, int] = {}
         for position, name in enumerate(columns):
             if not isinstance(name, str):
@@ -293,8 +295,7 @@ class RowContract:
                 rows, width, positions, self._lower_row, self._upper_row, self._integer_columns
             )
             if numbers is not None:
-                empty = np.empty((len(rows), 0), dtype=object)
-                return ParsedRows(self, numbers, empty, pd.RangeIndex(len(rows)))
+                return ParsedRows(self, numbers, np.empty((len(rows), 0), dtype=object), None)
         # (feature, checker, lower, upper, plain float) per feature, bound to locals: this loop
         # runs once per value of every request.
         pad = [0.0] * (len(self.features) - self.n_numeric)
