@@ -75,6 +75,7 @@ def scored_answer(
     probabilities: np.ndarray,
     scorer: NumpyScorer,
     meta: dict[str, Any],
+    verbatim: bytes | None = None,
 ) -> Answer:
     """The answer and log line(s) for rows scored in process.
 
@@ -85,6 +86,8 @@ def scored_answer(
         scorer: The scorer that scored them: its labels (:meth:`NumpyScorer.labels`: the
             positive one at or above ``decision_threshold``).
         meta: :func:`request_meta`.
+        verbatim: The request's body when the log may embed it
+            (``serving.contract.RequestRows.verbatim``; two or more rows).
     """
     n = parsed.n_rows
     if n == 1:  # the column-wise encodings save nothing on one row: the per-row way
@@ -125,6 +128,8 @@ def scored_answer(
         encoded["unknown_categories"],
         unknown_columns,
     )
+    if verbatim is not None:
+        return Answer(body, columnar_line(contract.names, meta, per_row, request_body=verbatim))
     rows = None if floats is not None else parsed.json_rows()
     return Answer(body, columnar_line(contract.names, meta, per_row, rows, floats))
 

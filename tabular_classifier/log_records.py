@@ -18,6 +18,13 @@ A columnar record (format :data:`COLUMNAR_FORMAT`), keys in this order::
      "features": {name: [N values], ...},   # the model's input columns, in order; null = NaN
      "model_version": [N], "probability": [N], "label": [N], "unknown_categories": [N]}
 
+or, instead of ``features``, after the arrays: ``"request_body": {"dataframe_split":
+{"columns": [...], "data": [[...], ...]}}``, the request's own body embedded as it came (the
+gateway does so when it is exactly the contract's columns, in order, as one line of strict JSON:
+``serving.contract.RequestRows.verbatim``), so that the rows are not encoded a second time. Its
+values are those the row contract accepted, as the client wrote them (an integer in a float
+column stays an integer; monitoring parses them through the contract again).
+
 Like every line of the log it is written whole in one ``os.write`` (``O_APPEND``), so a crash
 of the gateway never leaves half of it; a machine crash can tear the last line, which the
 reader skips and reports, losing that request's rows (never another's). A record whose arrays
@@ -62,23 +69,21 @@ def expand(record: dict[str, Any]) -> list[dict[str, Any]]:
     """
     n = record.get("n_rows")
     prefix = record.get("prediction_id_prefix")
-    features = record.get("features")
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError("columnar record: 'n_rows' must be an integer >= 1")
-    if not isinstance(prefix, str) or not isinstance(features, dict):
-        raise ValueError("columnar record: needs 'prediction_id_prefix' and 'features'")
+    if not isinstance(prefix, str):
+        raise ValueError("columnar record: needs 'prediction_id_prefix'")
     missing = [key for key in SHARED_KEYS + PER_ROW_KEYS if key not in record]
     if missing:
         raise ValueError(f"columnar record: missing '{missing[0]}'")
-    arrays = [*features.values(), *(record[key] for key in PER_ROW_KEYS)]
+    arrays = [record[key] for key in PER_ROW_KEYS]
     if any(not isinstance(values, list) or len(values) != n for values in arrays):
         raise ValueError(f"columnar record: every array must hold n_rows = {n} values")
-    names = list(features)
+    names, values_by_row = _feature_rows(record, n)
     shared = {key: record[key] for key in SHARED_KEYS}
-    columns = list(features.values())
-    versions, probabilities, labels, unknown = (record[key] for key in PER_ROW_KEYS)
+    versions, probabilities, labels, unknown = arrays
     rows = []
-    for i, values in enumerate(zip(*columns, strict=True) if columns else [()] * n):
+    for i, values in enumerate(values_by_row):
         row = dict(zip(names, values, strict=True))
         row.update(
             prediction_id=f"{prefix}{i:06x}",
@@ -94,6 +99,29 @@ def expand(record: dict[str, Any]) -> list[dict[str, Any]]:
         )
         rows.append(row)
     return rows
+
+
+def _feature_rows(record: dict[str, Any], n: int) -> tuple[list[str], list[Any]]:
+    """(feature names, each row's values) of a columnar record, from either of its forms.
+
+    Raises:
+        ValueError: If neither form is there, or it does not hold ``n`` complete rows.
+    """
+    features = record.get("features")
+    if isinstance(features, dict):
+        columns = list(features.values())
+        if any(not isinstance(values, list) or len(values) != n for values in columns):
+            raise ValueError(f"columnar record: every array must hold n_rows = {n} values")
+        return list(features), list(zip(*columns, strict=True)) if columns else [()] * n
+    body = record.get("request_body")
+    split = body.get("dataframe_split") if isinstance(body, dict) else None
+    names = split.get("columns") if isinstance(split, dict) else None
+    data = split.get("data") if isinstance(split, dict) else None
+    if not isinstance(names, list) or not isinstance(data, list):
+        raise ValueError("columnar record: needs 'features' or 'request_body'")
+    if len(data) != n or any(not isinstance(r, list) or len(r) != len(names) for r in data):
+        raise ValueError(f"columnar record: 'request_body' must hold n_rows = {n} rows")
+    return [str(name) for name in names], data
 
 
 def rows_of(record: dict[str, Any]) -> list[dict[str, Any]]:

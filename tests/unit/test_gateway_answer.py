@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from serving.answer import forwarded_answer, request_meta, scored_answer
-from serving.contract import parse_rows
+from serving.contract import parse_request, parse_rows
 from serving.log_lines import answer_body, encode_records, float_columns, serving_records
 from serving.routing import Route
 from tabular_classifier.config import DataConfig
@@ -77,6 +77,11 @@ def _route(scorer: NumpyScorer) -> Route:
 
 def _parsed(scorer: NumpyScorer, n: int) -> ParsedRows:
     """``n`` rows in the contract's order, with nulls, unseen categories and integer floats."""
+    return parse_rows(_body(scorer, n), scorer.contract)
+
+
+def _body(scorer: NumpyScorer, n: int) -> bytes:
+    """The request body of :func:`_parsed`'s rows."""
     rng = np.random.default_rng(n)
     rows: list[list[Any]] = []
     for i in range(n):
@@ -93,8 +98,7 @@ def _parsed(scorer: NumpyScorer, n: int) -> ParsedRows:
             else:
                 row.append(["basic", "gold", 'say "hi"', "pro, yearly", "Zürich"][i % 5])
         rows.append(row)
-    body = orjson.dumps({"dataframe_split": {"columns": scorer.contract.names, "data": rows}})
-    return parse_rows(body, scorer.contract)
+    return orjson.dumps({"dataframe_split": {"columns": scorer.contract.names, "data": rows}})
 
 
 @pytest.mark.parametrize("n", [1, 2, N_ROWS])
@@ -145,6 +149,15 @@ def test_scored_answer_is_the_per_row_answer_and_log(scorer: NumpyScorer, n: int
         assert [list(r) for r in records] == [list(r) for r in expected_records]
     assert forwarded_answer(route, _parsed(scorer, n), predictions, meta) == answer
     assert len(records) == n
+    if n > 1:  # the body embedded as it came: the same rows, values equal
+        body = _body(scorer, n)
+        request = parse_request(body, scorer.contract)
+        assert request.verbatim == body
+        embedded = scored_answer(route, request.parsed, probabilities, scorer, meta, body)
+        assert embedded.body == answer.body
+        (line,) = embedded.lines.splitlines()
+        assert line.endswith(b',"request_body":' + body + b"}")
+        assert expand(json.loads(line)) == expected_records
     assert [r["probability"] for r in records] == probabilities.tolist()
     if n > 1:  # row 1 is all nulls
         assert all(records[1][name] is None for name in scorer.contract.names)

@@ -212,3 +212,28 @@ def test_chunks_stay_bounded_across_records(
     joined = pd.concat(chunks)
     assert joined["a"].tolist() == [float(r * 100 + i) for r in range(4) for i in range(5)]
     assert joined.index.tolist() == [line for line in (1, 2, 3, 4) for _ in range(5)]
+
+
+def _embedded(request: int, n: int, latency_ms: float) -> bytes:
+    """A columnar record embedding its request's body (the gateway's form for such bodies)."""
+    rows, per_row = _request(request, n)
+    body = orjson.dumps({"dataframe_split": {"columns": NAMES, "data": rows}})
+    return columnar_line(NAMES, _meta(request, latency_ms), per_row, request_body=body)
+
+
+def test_a_record_embedding_the_request_body_reads_as_its_rows(tmp_path: Path) -> None:
+    rows, per_row = _request(7, 4)
+    line = _embedded(7, 4, 2.5)
+    record = json.loads(line)
+    assert "features" not in record and list(record)[-1] == "request_body"
+    assert expand(record) == serving_records(NAMES, rows, _meta(7, 2.5), per_row)
+    bad = {**record, "request_body": {"dataframe_split": {"columns": NAMES, "data": rows[:3]}}}
+    with pytest.raises(ValueError, match="n_rows = 4 rows"):
+        expand(bad)
+    path = _mixed_log(tmp_path)
+    with path.open("ab") as handle:
+        handle.write(line + _embedded(8, 3, 99.0)[:-40])  # the last one torn by a crash
+    window, info = read_window(WindowConfig(), tmp_path, _contract)
+    assert window["a"].tolist()[-4:] == [700.0, 701.0, 702.0, 703.0]
+    assert len(window) == 12 and info.latency["n"] == 4
+    assert info.skipped["total"] == 1 and info.skipped["examples"][0]["line"] == 7
