@@ -5,7 +5,8 @@ instead of one JSON line per row (``serving.log_lines.columnar_line`` writes it;
 cheaper to encode for 1,000 rows of 30 floats, and a quarter of the bytes). One-row requests,
 and every line written before this format, keep one line per row. Both kinds can share a file;
 :func:`expand` turns a columnar record back into exactly the per-row records the gateway used
-to write (same keys, same key order, same values), which is how monitoring
+to write (same keys, same key order, same values; with an embedded ``request_body``, the values
+as the client wrote them, see below), which is how monitoring
 (``tabular_classifier.monitoring.log_files``) reads it.
 
 A columnar record (format :data:`COLUMNAR_FORMAT`), keys in this order::
