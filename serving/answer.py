@@ -1,13 +1,17 @@
-"""The gateway's 200 answer and the request's prediction-log lines, built together.
+"""The gateway's 200 answer and the request's prediction-log line(s), built together.
 
 :func:`scored_answer` serves rows the gateway scored in process: the probabilities, labels and
-unseen-category counts are encoded once (:func:`serving.log_lines.encoded_values`), and both the
-answer (:func:`serving.log_lines.answer_body`) and the log lines
-(:func:`serving.log_lines.serving_lines`) are joined from them; when every feature is a float
-column the features are encoded from the float64 array the scorer already built. The bytes are
-those of the per-row way (a dict per prediction and per log record, each through
-``orjson.dumps``), which :func:`forwarded_answer` still uses for predictions a model server
-returned; ``tests/unit/test_gateway_answer.py`` compares the two.
+unseen-category counts are encoded once (:func:`serving.log_lines.encoded_values`) for the
+answer (:func:`serving.log_lines.answer_body`), whose bytes are those of the per-row way (a
+dict per prediction through ``orjson.dumps``, which :func:`forwarded_answer` still uses for
+predictions a model server returned; ``tests/unit/test_gateway_answer.py`` compares the two).
+
+The log: a request of two or more rows is one columnar record
+(:func:`serving.log_lines.columnar_line`, format ``tabular_classifier.log_records``; when
+every feature is a float column the features are written from the float64 array the scorer
+already built), a one-row request one per-row line (:func:`serving.log_lines.serving_lines`).
+Either way, read back through ``tabular_classifier.log_records.expand``, the rows are exactly
+the per-row records (:func:`serving.log_lines.serving_records`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from serving.log_lines import answer_body, encoded_values, serving_lines
+from serving.log_lines import answer_body, columnar_line, encoded_values, serving_lines
 from serving.prediction_log import utc_now
 from serving.routing import Route
 from tabular_classifier.contract import ParsedRows
@@ -30,7 +34,11 @@ __all__ = ["Answer", "forwarded_answer", "request_meta", "scored_answer"]
 
 @dataclass(frozen=True)
 class Answer:
-    """A 200 answer: its JSON ``body`` and the prediction-log ``lines`` (one per row)."""
+    """A 200 answer: its JSON ``body`` and its prediction-log ``lines``.
+
+    ``lines``: one columnar record for two or more rows, else one per-row line; complete
+    lines, each ending in a newline, for one ``os.write``.
+    """
 
     body: bytes
     lines: bytes
@@ -67,8 +75,9 @@ def scored_answer(
     probabilities: np.ndarray,
     scorer: NumpyScorer,
     meta: dict[str, Any],
+    verbatim: bytes | None = None,
 ) -> Answer:
-    """The answer and log lines for rows scored in process.
+    """The answer and log line(s) for rows scored in process.
 
     Args:
         route: The route that served them (its model name and version).
@@ -77,6 +86,8 @@ def scored_answer(
         scorer: The scorer that scored them: its labels (:meth:`NumpyScorer.labels`: the
             positive one at or above ``decision_threshold``).
         meta: :func:`request_meta`.
+        verbatim: The request's body when the log may embed it
+            (``serving.contract.RequestRows.verbatim``; two or more rows).
     """
     n = parsed.n_rows
     if n == 1:  # the column-wise encodings save nothing on one row: the per-row way
@@ -99,7 +110,6 @@ def scored_answer(
         "unknown_categories": unknown,
     }
     encoded = {
-        "model_version": [orjson.dumps(route.model_version)] * n,
         "probability": encoded_values(per_row["probability"]),
         "label": label_bytes[positive].tolist(),
         "unknown_categories": encoded_values(unknown) if unknown_columns else [b"0"] * n,
@@ -118,14 +128,16 @@ def scored_answer(
         encoded["unknown_categories"],
         unknown_columns,
     )
-    lines = serving_lines(contract.names, parsed.json_rows(), meta, per_row, floats, encoded)
-    return Answer(body, lines)
+    if verbatim is not None:
+        return Answer(body, columnar_line(contract.names, meta, per_row, request_body=verbatim))
+    rows = None if floats is not None else parsed.json_rows()
+    return Answer(body, columnar_line(contract.names, meta, per_row, rows, floats))
 
 
 def forwarded_answer(
     route: Route, parsed: ParsedRows, predictions: list[dict[str, Any]], meta: dict[str, Any]
 ) -> Answer:
-    """The answer and log lines for predictions a model server returned (one dict per row).
+    """The answer and log line(s) for predictions a model server returned (one dict per row).
 
     Each prediction gains ``unknown_categories`` (its row's count); a prediction without
     ``model_version`` is logged with the route's.
@@ -139,7 +151,11 @@ def forwarded_answer(
         "label": [p["label"] for p in predictions],
         "unknown_categories": unknown,
     }
-    lines = serving_lines(parsed.contract.names, parsed.json_rows(), meta, per_row)
+    names, rows = parsed.contract.names, parsed.json_rows()
+    if len(rows) == 1:
+        lines = serving_lines(names, rows, meta, per_row)
+    else:
+        lines = columnar_line(names, meta, per_row, rows)
     body = orjson.dumps(
         {
             "model_version": route.model_version,

@@ -20,6 +20,7 @@ the field or column, so the server answers 4xx and never 500:
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -75,13 +76,14 @@ def _reject_constant(name: str) -> float:
     return float(name.replace("Infinity", "inf"))
 
 
-def _load_json(body: bytes) -> Any:
+def _load_json(body: bytes) -> tuple[Any, bool]:
+    """The decoded body, and whether orjson decoded it (strict RFC 8259 JSON)."""
     try:
-        return orjson.loads(body)
+        return orjson.loads(body), True
     except orjson.JSONDecodeError:
         pass  # orjson refuses NaN/Infinity; the stdlib parser keeps them for a precise error
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return json.loads(body, parse_constant=_reject_constant), False
     except RecursionError as exc:
         raise RequestError(400, "malformed JSON: nested too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, int digit limit
@@ -108,7 +110,7 @@ def _table(payload: Any) -> tuple[list[str], list[list[Any]]]:
         if not isinstance(split, dict):
             raise RequestError(400, "'dataframe_split' must be an object", "dataframe_split")
         columns, data = split.get("columns"), split.get("data")
-        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        if not isinstance(columns, list) or not set(map(type, columns)) <= {str}:
             raise RequestError(
                 400,
                 "'dataframe_split.columns' must be a list of strings",
@@ -118,6 +120,8 @@ def _table(payload: Any) -> tuple[list[str], list[list[Any]]]:
             raise RequestError(
                 400, "'dataframe_split.data' must be a list of rows", "dataframe_split.data"
             )
+        if set(map(type, data)) <= {list} and set(map(len, data)) <= {len(columns)}:
+            return columns, data  # every row a list of the right length, checked in C
         for i, row in enumerate(data):
             if not isinstance(row, list) or len(row) != len(columns):
                 raise RequestError(
@@ -153,7 +157,32 @@ def _table(payload: Any) -> tuple[list[str], list[list[Any]]]:
     return columns, rows
 
 
+@dataclass(frozen=True)
+class RequestRows:
+    """A parsed request: its rows, and its body when the log can keep it as it came.
+
+    Attributes:
+        parsed: The rows, checked by the contract.
+        verbatim: The body itself when it is exactly ``{"dataframe_split": {"columns": <the
+            contract's features, in its order>, "data": [...]}}`` with two or more rows, strict
+            JSON (decoded by orjson) on one line (no CR or LF): then its rows are exactly the
+            values the contract accepted, and the prediction log's columnar record embeds them
+            as they came (``serving.log_lines.columnar_line``) instead of encoding them again.
+            Else None.
+    """
+
+    parsed: ParsedRows
+    verbatim: bytes | None
+
+
 def parse_rows(body: bytes, contract: RowContract, max_rows: int = DEFAULT_MAX_ROWS) -> ParsedRows:
+    """:func:`parse_request`'s rows (same arguments and errors)."""
+    return parse_request(body, contract, max_rows).parsed
+
+
+def parse_request(
+    body: bytes, contract: RowContract, max_rows: int = DEFAULT_MAX_ROWS
+) -> RequestRows:
     """Parse a prediction request and check its rows against the row contract.
 
     No pandas here: on a one-row request, building a DataFrame costs more than the model.
@@ -164,20 +193,32 @@ def parse_rows(body: bytes, contract: RowContract, max_rows: int = DEFAULT_MAX_R
         max_rows: The largest batch accepted, in rows.
 
     Returns:
-        The parsed rows (``ParsedRows``): canonical values, ready for the model.
+        The parsed rows (``ParsedRows``: canonical values, ready for the model), and the body
+        when the log can embed it (:class:`RequestRows`).
 
     Raises:
         RequestError: 400 for malformed JSON or structure, 413 above ``max_rows``, 422 for
             whatever the row contract refuses (empty batch, missing, unknown or duplicate
             columns, wrong types, non-finite or out-of-range numbers).
     """
-    columns, rows = _table(_load_json(body))
+    payload, strict = _load_json(body)
+    columns, rows = _table(payload)
     if len(rows) > max_rows:
         raise RequestError(
             413, f"batch of {len(rows)} rows exceeds the limit of {max_rows} rows per request"
         )
     try:
-        return contract.parse_rows(columns, rows)
+        parsed = contract.parse_rows(columns, rows)
     except InputValidationError as exc:
         row = exc.row if isinstance(exc.row, int) else None
         raise RequestError(422, str(exc), exc.column, exc.kind, row) from exc
+    verbatim = (
+        strict
+        and len(rows) >= 2
+        and columns == contract.names
+        and payload.keys() == {"dataframe_split"}
+        and payload["dataframe_split"].keys() == {"columns", "data"}
+        and b"\n" not in body
+        and b"\r" not in body
+    )
+    return RequestRows(parsed, body if verbatim else None)

@@ -66,7 +66,7 @@ from prometheus_client import (
 )
 
 from serving.answer import forwarded_answer, request_meta, scored_answer
-from serving.contract import DEFAULT_MAX_ROWS, RequestError, parse_rows
+from serving.contract import DEFAULT_MAX_ROWS, RequestError, RequestRows, parse_request
 from serving.forwarding import RETRY_AFTER_S, ModelServers
 from serving.gateway_state import GatewayMetrics, RouteState
 from serving.http_limits import (
@@ -82,7 +82,7 @@ from serving.http_limits import (
 )
 from serving.prediction_log import JsonlPredictionWriter
 from serving.routing import DEFAULT_HOST, Route
-from tabular_classifier.contract import ParsedRows, RowContract
+from tabular_classifier.contract import RowContract
 from tabular_classifier.errors import InputValidationError
 from tabular_classifier.scoring import NumpyScorer
 
@@ -113,18 +113,18 @@ GC_THRESHOLD0 = 10_000
 
 def _parse_and_score(
     body: bytes, contract: RowContract, max_rows: int, scorer: NumpyScorer | None
-) -> tuple[ParsedRows, np.ndarray | None]:
+) -> tuple[RequestRows, np.ndarray | None]:
     """Parse a body and, with a scorer, score it: (rows, float64 (n_rows,) probabilities).
 
     Raises:
-        RequestError: As :func:`serving.contract.parse_rows`; 422 ``unscorable`` for a row the
-            model gives no finite output.
+        RequestError: As :func:`serving.contract.parse_request`; 422 ``unscorable`` for a row
+            the model gives no finite output.
     """
-    parsed = parse_rows(body, contract, max_rows)
+    request = parse_request(body, contract, max_rows)
     if scorer is None:
-        return parsed, None
+        return request, None
     try:
-        return parsed, scorer.score(parsed)
+        return request, scorer.score(request.parsed)
     except InputValidationError as exc:
         row = exc.row if isinstance(exc.row, int) else None
         raise RequestError(422, str(exc), exc.column, exc.kind, row) from exc
@@ -258,9 +258,10 @@ class Gateway:
             raise self._too_large(f"passed {exc.read} bytes while streaming, which") from exc
         if len(body) > THREAD_PARSE_BYTES:
             work = asyncio.to_thread(_parse_and_score, body, contract, self.max_rows, scorer)
-            parsed, probabilities = await work
+            request_rows, probabilities = await work
         else:
-            parsed, probabilities = _parse_and_score(body, contract, self.max_rows, scorer)
+            request_rows, probabilities = _parse_and_score(body, contract, self.max_rows, scorer)
+        parsed = request_rows.parsed
         request_id = request_id or uuid.uuid4().hex
         if probabilities is None:
             predictions = await self.servers.forward(route, contract, parsed)
@@ -271,7 +272,9 @@ class Gateway:
             assert scorer is not None
             elapsed = time.perf_counter() - started
             meta = request_meta(request_id, route.model_name, elapsed)
-            answer = scored_answer(route, parsed, probabilities, scorer, meta)
+            answer = scored_answer(
+                route, parsed, probabilities, scorer, meta, request_rows.verbatim
+            )
         # One os.write of every line before the answer is sent (README, "prediction log").
         self.writer.write_lines(answer.lines)
         self.metrics.latency.observe(elapsed)

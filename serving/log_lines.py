@@ -1,20 +1,29 @@
 """Encoding the prediction log's JSON lines, and the gateway's answer, column-wise.
 
-The log's line format is :mod:`serving.prediction_log`'s; :func:`encode_records` of
-:func:`serving_records` defines it (a dict and an ``orjson.dumps`` per row), and the faster
-:func:`serving_lines` writes the same bytes. :func:`answer_body` writes the gateway's answer
-(``orjson.dumps`` of ``{"model_version", "predictions", "unknown_categories"}``) the same way,
-from the probability, label and unknown-category values the log encodes anyway, so each is
-encoded once per request.
+The log's line format is :mod:`serving.prediction_log`'s. A request of two or more rows is one
+columnar record (:func:`columnar_line`, format ``tabular_classifier.log_records``); a one-row
+request is one line per row: :func:`encode_records` of :func:`serving_records` defines it (a
+dict and an ``orjson.dumps`` per row), and the faster :func:`serving_lines` writes the same
+bytes (the format every line had before the columnar record). :func:`answer_body` writes the
+gateway's answer (``orjson.dumps`` of ``{"model_version", "predictions",
+"unknown_categories"}``) the same way, from the probability, label and unknown-category values
+it encodes anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import orjson
+
+from tabular_classifier.log_records import (
+    COLUMNAR_FORMAT,
+    FORMAT_KEY,
+    PER_ROW_KEYS,
+    SHARED_KEYS,
+)
 
 META_COLUMNS = (
     "prediction_id",
@@ -278,3 +287,69 @@ def answer_body(
     head = b'{"model_version":' + version + b',"predictions":['
     tail = b'],"unknown_categories":' + orjson.dumps(unknown_categories) + b"}"
     return head + b"".join(pieces) + tail
+
+
+def columnar_line(
+    columns: Sequence[str],
+    meta: dict[str, Any],
+    per_row: Mapping[str, Sequence[Any]],
+    rows: list[list[Any]] | None = None,
+    floats: np.ndarray | None = None,
+    request_body: bytes | None = None,
+) -> bytes:
+    """One request's rows as one columnar log record (``tabular_classifier.log_records``).
+
+    ``expand`` of the decoded line gives exactly :func:`serving_records` of the same arguments.
+    One ``orjson.dumps`` of column arrays: 1,000 rows of 30 floats took about 1 ms, where the
+    per-row lines (:func:`serving_lines`) took about 4-6 ms and were four times the bytes.
+
+    Args:
+        columns: The contract's feature names, in order.
+        meta: As :func:`serving_records` (``prediction_id_base``: 32 hex characters; the
+            record keeps its first 26, as :func:`prediction_ids` does for a batch).
+        per_row: As :func:`serving_records`: ``model_version``, ``probability``, ``label`` and
+            ``unknown_categories``, n_rows values each (lists or 1-D arrays).
+        rows: Canonical JSON rows (n_rows lists, in the order of ``columns``); not read when
+            ``floats`` is given.
+        floats: float64 (n_rows, len(columns)), only when every feature is a float column: the
+            rows' values, NaN for null (written as ``null``, as orjson writes a NaN float64).
+        request_body: The request's own body, when ``serving.contract.parse_request`` found it
+            embeddable (``RequestRows.verbatim``): written as the record's ``request_body``
+            instead of ``features``, byte for byte (the features are then neither read from
+            ``rows``/``floats`` nor encoded again: 1,000 rows of 30 floats cost about 0.9 ms
+            less). Its rows are the values the contract accepted, as the client wrote them.
+
+    Returns:
+        The record's JSON line, ending in a newline.
+
+    Raises:
+        ValueError: If neither ``rows`` nor ``floats`` is given.
+    """
+    if request_body is not None:
+        record: dict[str, Any] = {
+            FORMAT_KEY: COLUMNAR_FORMAT,
+            "n_rows": len(per_row["probability"]),
+            "prediction_id_prefix": str(meta["prediction_id_base"])[:26],
+            **{key: meta[key] for key in SHARED_KEYS},
+            **{key: per_row[key] for key in PER_ROW_KEYS},
+        }
+        head = orjson.dumps(record, default=str, option=orjson.OPT_SERIALIZE_NUMPY)
+        return head[:-1] + b',"request_body":' + request_body + b"}\n"
+    if floats is not None:
+        n = floats.shape[0]
+        features: dict[str, Any] = dict(zip(columns, np.ascontiguousarray(floats.T), strict=True))
+    elif rows is not None:
+        n = len(rows)
+        by_column = zip(*rows, strict=True) if rows else [[] for _ in columns]
+        features = {name: list(values) for name, values in zip(columns, by_column, strict=True)}
+    else:
+        raise ValueError("columnar_line needs rows or floats")
+    record = {
+        FORMAT_KEY: COLUMNAR_FORMAT,
+        "n_rows": n,
+        "prediction_id_prefix": str(meta["prediction_id_base"])[:26],
+        **{key: meta[key] for key in SHARED_KEYS},
+        "features": features,
+        **{key: per_row[key] for key in PER_ROW_KEYS},
+    }
+    return orjson.dumps(record, default=str, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"

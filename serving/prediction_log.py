@@ -1,13 +1,18 @@
 """The prediction log: every prediction served or batch-scored, for monitoring to read.
 
 One row per prediction, with the model's input columns plus:
-``prediction_id`` (str, UUID4), ``request_id`` (str), ``timestamp`` (ISO 8601, UTC),
-``source`` (``serving`` or ``batch``), ``model_name``, ``model_version`` (str),
+``prediction_id`` (str, 32 hex characters: a UUID4, or for a batch request the first 26
+characters of one and the row's position in 6), ``request_id`` (str), ``timestamp`` (ISO 8601,
+UTC), ``source`` (``serving`` or ``batch``), ``model_name``, ``model_version`` (str),
 ``probability`` (float64), ``label`` (str) and ``latency_ms`` (float64: the whole request's
 latency in milliseconds for served rows, NaN for batch rows).
 
 Storage, under :func:`prediction_log_dir`:
-* the gateway appends JSON lines to ``serving-YYYY-MM-DD.jsonl`` (one file per UTC day);
+* the gateway appends JSON lines to ``serving-YYYY-MM-DD.jsonl`` (one file per UTC day): a
+  one-row request as one line holding that row (the keys above), a request of two or more rows
+  as one columnar record holding all of its rows as column arrays (format ``columns/1``,
+  defined in ``tabular_classifier.log_records``, whose ``expand`` gives back the same per-row
+  records; monitoring reads both kinds, mixed in one file);
 * each batch-inference run writes ``batch-<run id>.parquet`` atomically (temporary file, then
   rename), so a failed batch never leaves a partial file.
 """

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import chain
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -116,3 +120,65 @@ def numbers_in_range(
             if (np.isfinite(ints) & (ints != np.floor(ints))).any():
                 return None
     return numbers
+
+
+JSON_ARRAY_ROWS = 16
+"""From this many rows, :meth:`RowContract.parse_rows` of an all-numeric contract tries
+:func:`json_numbers` first. Below it the per-value loop is faster (30 floats: 1 row took about
+20 µs in the loop and 30 µs through the array; 16 rows about 70 µs and 60 µs)."""
+_JSON_NUMBER_TYPES = frozenset({float, int, type(None)})
+_EXACT_INT = 2.0**53
+"""Integers up to this magnitude are exact in float64 (IEEE 754 binary64: 53-bit significand)."""
+
+
+def json_numbers(
+    rows: Sequence[Any],
+    width: int,
+    positions: list[int],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    integer_columns: np.ndarray,
+) -> np.ndarray | None:
+    """All of an all-numeric contract's features from rows of JSON values at once, when valid.
+
+    The fast path of :meth:`RowContract.parse_rows`, agreeing with :func:`check_value` value by
+    value: it succeeds only when every value of every row (ignored columns included) is exactly
+    a Python ``float``, ``int`` or ``None`` (no ``bool``, no ``str``, no subclass), no float is
+    NaN (JSON has no NaN: refused as ``not_finite``), every number is within the bounds
+    (:func:`numbers_in_range`), integer features hold integral numbers, and an ``int`` in an
+    integer feature is at most 2**53 in magnitude (where float64 holds it exactly, so the
+    canonical ``int`` is kept). In every other case it returns None and the per-value loop runs,
+    so the error and its message are exactly those of that loop. On 1,000 rows of 30 floats it
+    takes about 1.5 ms where the per-value loop and the array built from its rows take about
+    5.6 ms (2 shared cores).
+
+    Args:
+        rows: One sequence of ``width`` JSON values per row, in the request's column order.
+        width: The request's number of columns.
+        positions: For each feature, in the contract's order, its position among the columns.
+        lower: Smallest accepted value per feature, float64, shape (n_features,).
+        upper: Largest accepted value per feature, float64, shape (n_features,).
+        integer_columns: Positions of the integer features (int64 indices).
+
+    Returns:
+        float64 (n_rows, n_features) in the contract's order, NaN for null; or None.
+    """
+    if not set(map(type, rows)) <= {list, tuple} or set(map(len, rows)) != {width}:
+        return None
+    types = set(map(type, chain.from_iterable(rows)))
+    if not types <= _JSON_NUMBER_TYPES:
+        return None
+    try:
+        matrix = np.array(rows, dtype=np.float64)
+    except (OverflowError, ValueError, TypeError):  # an int beyond float64's range
+        return None
+    if float in types:  # NaN must come from a None (null), never from a float
+        nulls = list(chain.from_iterable(rows)).count(None) if type(None) in types else 0
+        if int(np.count_nonzero(np.isnan(matrix))) != nulls:
+            return None
+    features = matrix if positions == list(range(width)) else matrix[:, positions]
+    if int in types and integer_columns.size:
+        with np.errstate(invalid="ignore"):
+            if (np.abs(features[:, integer_columns]) > _EXACT_INT).any():
+                return None
+    return numbers_in_range(features, lower, upper, integer_columns)

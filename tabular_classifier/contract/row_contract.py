@@ -12,10 +12,7 @@ import pandas as pd
 from tabular_classifier.contract import columns as column_checks
 from tabular_classifier.contract.inference import infer_specs, model_specs
 from tabular_classifier.contract.rows import ParsedRows
-from tabular_classifier.contract.spec import (
-    ErrorKind,
-    FeatureSpec,
-)
+from tabular_classifier.contract.spec import ErrorKind, FeatureSpec
 from tabular_classifier.contract.values import (
     CHECKERS,
     MAX_LISTED,
@@ -235,6 +232,8 @@ class RowContract:
                 ``missing_column`` (all missing features listed, the first named as the
                 column) or ``unknown_column`` (a column neither a feature nor ignored).
         """
+        if isinstance(columns, list) and columns == self.names:  # the contract's own order
+            return list(range(len(columns)))
         seen: dict[str, int] = {}
         for position, name in enumerate(columns):
             if not isinstance(name, str):
@@ -291,6 +290,12 @@ class RowContract:
             raise InputValidationError("empty batch: send at least one row", kind=ErrorKind.EMPTY)
         positions = self.resolve_columns(columns)
         width = len(columns)
+        if len(rows) >= column_checks.JSON_ARRAY_ROWS and self.n_numeric == len(self.features):
+            numbers = column_checks.json_numbers(
+                rows, width, positions, self._lower_row, self._upper_row, self._integer_columns
+            )
+            if numbers is not None:
+                return ParsedRows(self, numbers, np.empty((len(rows), 0), dtype=object), None)
         # (feature, checker, lower, upper, plain float) per feature, bound to locals: this loop
         # runs once per value of every request.
         pad = [0.0] * (len(self.features) - self.n_numeric)

@@ -22,7 +22,8 @@ class ParsedRows:
         contract: The contract that parsed them.
         numeric: float64 (n_rows, n_numeric), or None to build it from ``rows``.
         categorical: object (n_rows, n_other), or None to build it from ``rows``.
-        index: Row labels (positions for JSON rows, the frame's index otherwise).
+        index: Row labels (positions for JSON rows, the frame's index otherwise); None for the
+            positions 0..n-1.
         rows: Canonical JSON rows in the contract's order, if known.
     """
 
@@ -39,13 +40,27 @@ class ParsedRows:
         self.contract = contract
         self._numeric = numeric
         self._categorical = categorical
-        self.index = index
+        self._index = index
         self._rows = rows
 
     @classmethod
     def from_rows(cls, contract: RowContract, rows: list[list[Any]]) -> ParsedRows:
         """Rows of canonical JSON values in the contract's order, already checked."""
-        return cls(contract, None, None, pd.RangeIndex(len(rows)), rows)
+        return cls(contract, None, None, None, rows)
+
+    @property
+    def index(self) -> Any:
+        """Row labels: given, or the positions 0..n-1 made on first use.
+
+        A pandas ``RangeIndex`` costs more than parsing a one-row request's numbers.
+        """
+        if self._index is None:
+            self._index = pd.RangeIndex(self.n_rows)
+        return self._index
+
+    @index.setter
+    def index(self, value: Any) -> None:
+        self._index = value
 
     @property
     def n_rows(self) -> int:
@@ -126,6 +141,17 @@ class ParsedRows:
         """
         if self._rows is not None:
             return self._rows
+        features = self.contract.features
+        if self.contract.n_numeric == len(features):  # all numbers: one tolist, then fixes
+            rows = self.numeric.tolist()
+            for k in [k for k, spec in enumerate(features) if spec.type == "integer"]:
+                for row in rows:
+                    if row[k] == row[k]:  # not NaN
+                        row[k] = int(row[k])
+            for i, k in np.argwhere(np.isnan(self.numeric)).tolist():
+                rows[i][k] = None
+            self._rows = rows
+            return rows
         columns: list[list[Any]] = []
         for k, spec in enumerate(self.contract.features):
             if spec.is_numeric:

@@ -5,12 +5,19 @@ The log (``serving.prediction_log``) is ``serving-YYYY-MM-DD.jsonl`` files from 
 Parquet or JSON-lines file. Each is read in chunks of :data:`CHUNK_ROWS` rows so that memory stays
 bounded whatever the log's size.
 
-A JSON line that does not parse (a crash mid-write tears the last line) is skipped and reported in
-a :class:`SkippedRows`, with its file and line number, instead of making every later monitoring
-run fail: one bad line must never block monitoring for good.
+A serving line is either one row or one request's columnar record
+(``tabular_classifier.log_records``: the gateway writes one for each request of two or more
+rows); a columnar record is read as its rows (``log_records.expand``), so both formats, mixed in
+one file, read the same.
 
-Every chunk's index is the rows' location in its file: the line number (1-based) for JSON lines,
-the row number (0-based, header excluded) for CSV and Parquet.
+A JSON line that does not parse (a crash mid-write tears the last line), or a columnar record
+whose arrays disagree with its ``n_rows``, is skipped and reported in a :class:`SkippedRows`,
+with its file and line number, instead of making every later monitoring run fail: one bad line
+must never block monitoring for good.
+
+Every chunk's index is the rows' location in its file: the line number (1-based) for JSON lines
+(the rows of a columnar record share its line's number, so the index can repeat), the row
+number (0-based, header excluded) for CSV and Parquet.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from tabular_classifier.errors import DataValidationError
+from tabular_classifier.log_records import rows_of
 
 CHUNK_ROWS = 100_000
 MISSING_KEY = "__missing_key__"
@@ -135,14 +143,15 @@ def _read_columns(path: Path) -> list[str]:
     if suffix == ".jsonl":
         with path.open("rb") as handle:
             for line in handle:
-                record = _parse_line(line)
-                if record is not None:
-                    return list(record)
+                records = _parse_line(line)
+                if records:
+                    return list(records[0])
         return []
     raise DataValidationError(str(path), None, "unsupported file type (use .csv, .parquet, .jsonl)")
 
 
-def _parse_line(line: bytes) -> dict[str, Any] | None:
+def _parse_line(line: bytes) -> list[dict[str, Any]] | None:
+    """The rows of one JSON line (one, or a columnar record's); None for a torn or bad line."""
     try:
         record = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -152,7 +161,12 @@ def _parse_line(line: bytes) -> dict[str, Any] | None:
             record = json.loads(line)
         except (ValueError, UnicodeDecodeError, RecursionError):
             return None
-    return record if isinstance(record, dict) else None
+    if not isinstance(record, dict):
+        return None
+    try:
+        return rows_of(record)
+    except ValueError:  # a columnar record whose arrays disagree with its n_rows
+        return None
 
 
 def chunks(
@@ -208,8 +222,8 @@ def _jsonl_chunks(
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            record = _parse_line(line)
-            if record is None:
+            parsed = _parse_line(line)
+            if parsed is None:
                 if skipped is not None:
                     last = not line.endswith(b"\n")
                     skipped.add(
@@ -217,7 +231,8 @@ def _jsonl_chunks(
                         number,
                         None,
                         "torn_line",
-                        f"{path}: line {number} is not a JSON object"
+                        f"{path}: line {number} is not a JSON object or a complete columnar "
+                        "record"
                         + (
                             " (the last line, without a newline: a write in progress or cut "
                             "by a crash)"
@@ -227,11 +242,12 @@ def _jsonl_chunks(
                         + "; skipped",
                     )
                 continue
-            records.append(record)
-            lines.append(number)
-            if len(records) == CHUNK_ROWS:
-                yield _records_frame(records, lines, columns, missing_keys)
-                records, lines = [], []
+            records.extend(parsed)
+            lines.extend([number] * len(parsed))
+            while len(records) >= CHUNK_ROWS:  # a columnar record can pass the boundary
+                head, records = records[:CHUNK_ROWS], records[CHUNK_ROWS:]
+                numbers, lines = lines[:CHUNK_ROWS], lines[CHUNK_ROWS:]
+                yield _records_frame(head, numbers, columns, missing_keys)
     if records:
         yield _records_frame(records, lines, columns, missing_keys)
 

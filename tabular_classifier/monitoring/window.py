@@ -90,7 +90,7 @@ def _complete_lines(
     lacking = picked[MISSING_KEY].notna().to_numpy()
     if strict and lacking.any():
         label = picked.index[lacking][0]
-        column = str(picked.loc[label, MISSING_KEY])
+        column = str(picked[MISSING_KEY].to_numpy()[lacking][0])
         raise DataValidationError(
             str(path), column, f"line {label} has no '{column}' (the model version expects it)"
         )
@@ -122,9 +122,12 @@ def _usable_rows(
         DataValidationError: In strict mode, for the first bad row (file, column, row).
     """
     source = str(path)
+    # Rows are selected by position: the rows of one columnar record share its line's number.
+    lines = picked.index.to_numpy()
     features = picked[contract.names]
     if path.suffix.lower() == ".csv":
         features = coerce_numeric_text(features, contract.numeric_features, source)
+    keep = np.arange(len(picked))
     if strict:
         try:
             rows = contract.parse_frame(features)
@@ -133,37 +136,38 @@ def _usable_rows(
     else:
         rows, problems = contract.split_valid(features)
         for problem in problems:
-            label = int(picked.index[problem.position])
+            label = int(lines[problem.position])
             skipped.add(source, label, problem.column, problem.kind, f"{source}: {problem.message}")
-    keep = rows.index
-    probability = pd.to_numeric(picked.loc[keep, PROBABILITY], errors="coerce")
+        keep = np.delete(keep, [problem.position for problem in problems])
+    logged = picked[PROBABILITY].to_numpy()
+    probability = pd.to_numeric(pd.Series(logged[keep]), errors="coerce").to_numpy(np.float64)
     good = (probability >= 0) & (probability <= 1)
     if not good.all():
-        bad_labels = probability.index[~good.to_numpy()]
+        bad = keep[~good]
         if strict:
             raise DataValidationError(
                 source,
                 PROBABILITY,
                 f"{int((~good).sum())} rows are not probabilities in [0, 1] (first: "
-                f"{picked.loc[bad_labels[0], PROBABILITY]!r} at row {bad_labels[0]})",
+                f"{logged[bad[0]]!r} at row {lines[bad[0]]})",
             )
-        for label in bad_labels:
+        for position in bad:
             skipped.add(
                 source,
-                int(label),
+                int(lines[position]),
                 PROBABILITY,
                 "bad_probability",
-                f"{source}: column '{PROBABILITY}': {picked.loc[label, PROBABILITY]!r} is not a "
+                f"{source}: column '{PROBABILITY}': {logged[position]!r} is not a "
                 "probability in [0, 1]; skipped",
             )
-        rows = rows.take(np.flatnonzero(good.to_numpy()))
-        keep = rows.index
-    out = rows.analysis_frame()
-    out[REFERENCE_PROBABILITY] = probability.loc[keep].astype("float64").to_numpy()
-    out[REFERENCE_LABEL] = picked.loc[keep, LABEL].astype(str).to_numpy()
+        rows = rows.take(np.flatnonzero(good))
+        keep, probability = keep[good], probability[good]
+    out = rows.analysis_frame().reset_index(drop=True)
+    out[REFERENCE_PROBABILITY] = probability
+    out[REFERENCE_LABEL] = picked[LABEL].astype(str).to_numpy()[keep]
     if PREDICTION_ID in picked:
-        out[PREDICTION_ID] = picked.loc[keep, PREDICTION_ID].to_numpy()
-    return out.reset_index(drop=True)
+        out[PREDICTION_ID] = picked[PREDICTION_ID].to_numpy()[keep]
+    return out
 
 
 def read_window(
@@ -302,7 +306,7 @@ def read_labelled_predictions(info: WindowInfo, ids: set[str]) -> pd.DataFrame:
                 if info.end:
                     keep &= stamps <= pd.Timestamp(info.end).value
             if keep.any():
-                parts.append(chunk.loc[keep, columns])
+                parts.append(chunk.loc[keep.to_numpy(), columns])
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     out = pd.concat(parts, ignore_index=True)

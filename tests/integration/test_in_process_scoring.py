@@ -30,6 +30,7 @@ from serving.scorer import MANIFEST
 from tabular_classifier.config import DataConfig, SplitConfig
 from tabular_classifier.data import split_data, validate_and_infer_schema
 from tabular_classifier.evaluation import EvaluationReport, evaluate
+from tabular_classifier.log_records import rows_of
 from tabular_classifier.predictor import Predictor
 from tests.serving_fakes import PROBABILITY, direct_connections, route_to, start_model_server
 from tests.training_helpers import fit_small_bundle
@@ -166,11 +167,15 @@ def test_the_gateway_scores_in_process_with_the_predictors_probabilities(
         )
         assert bad.status_code == 422 and bad.json()["field"] == "tenure"
     logged = [
-        json.loads(line)
+        row
         for path in sorted((state / "predictions").rglob("*.jsonl"))
         for line in path.read_text().splitlines()
+        for row in rows_of(json.loads(line))
     ]
     assert len(logged) == 4
+    files = sorted((state / "predictions").rglob("*.jsonl"))
+    (line,) = [line for path in files for line in path.read_text().splitlines()]
+    assert json.loads(line)["log_format"] == "columns/1"  # one columnar record per request
     assert {record["request_id"] for record in logged} == {"req-1"}
     assert {record["model_name"] for record in logged} == {"churn"}
     assert [record["plan"] for record in logged] == ["basic", "pro", None, "gold"]

@@ -32,6 +32,7 @@ from serving.routing import (
     write_routes,
 )
 from tabular_classifier.contract import RowContract
+from tabular_classifier.log_records import rows_of
 
 SERVER = Path(__file__).with_name("model_server_process.py")
 # Model name -> (its only feature column, the probability its server answers).
@@ -157,9 +158,10 @@ def test_log_and_metrics_name_the_model(two_models: tuple[int, Path]) -> None:
     port, state = two_models
     _request(port, "POST", "/models/card_classifier/invocations", _rows("amount", 3))
     lines = [
-        json.loads(line)
+        row
         for path in sorted((state / "predictions").glob("serving-*.jsonl"))
         for line in path.read_text().splitlines()
+        for row in rows_of(json.loads(line))
     ]
     card = [line for line in lines if line["model_name"] == "card_classifier"]
     assert card and all("amount" in line and "radius" not in line for line in card)

@@ -1,8 +1,9 @@
-"""The gateway's column-wise answer and log lines are the per-row ones, byte for byte.
+"""The gateway's column-wise answer is the per-row one, byte for byte, and its log the same rows.
 
-``serving.answer.scored_answer`` (rows scored in process) must write exactly what the per-row
-way writes (a dict per prediction through ``orjson.dumps``, and ``encode_records`` of
-``serving_records`` for the log), on real NumPy scorers: one with only float features (the
+``serving.answer.scored_answer`` (rows scored in process) must answer exactly what the per-row
+way writes (a dict per prediction through ``orjson.dumps``), and log the rows of
+``serving_records``: one ``encode_records`` line for one row, one columnar record whose
+expanded rows are those records for more, on real NumPy scorers: one with only float features (the
 float64-array shortcut) and one with integer, boolean and categorical features, nulls and
 unseen categories.
 """
@@ -19,11 +20,12 @@ import pandas as pd
 import pytest
 
 from serving.answer import forwarded_answer, request_meta, scored_answer
-from serving.contract import parse_rows
+from serving.contract import parse_request, parse_rows
 from serving.log_lines import answer_body, encode_records, float_columns, serving_records
 from serving.routing import Route
 from tabular_classifier.config import DataConfig
 from tabular_classifier.contract import ParsedRows
+from tabular_classifier.log_records import expand
 from tabular_classifier.scoring import NumpyScorer
 from tests.training_helpers import fit_small_bundle
 
@@ -75,6 +77,11 @@ def _route(scorer: NumpyScorer) -> Route:
 
 def _parsed(scorer: NumpyScorer, n: int) -> ParsedRows:
     """``n`` rows in the contract's order, with nulls, unseen categories and integer floats."""
+    return parse_rows(_body(scorer, n), scorer.contract)
+
+
+def _body(scorer: NumpyScorer, n: int) -> bytes:
+    """The request body of :func:`_parsed`'s rows."""
     rng = np.random.default_rng(n)
     rows: list[list[Any]] = []
     for i in range(n):
@@ -91,8 +98,7 @@ def _parsed(scorer: NumpyScorer, n: int) -> ParsedRows:
             else:
                 row.append(["basic", "gold", 'say "hi"', "pro, yearly", "Zürich"][i % 5])
         rows.append(row)
-    body = orjson.dumps({"dataframe_split": {"columns": scorer.contract.names, "data": rows}})
-    return parse_rows(body, scorer.contract)
+    return orjson.dumps({"dataframe_split": {"columns": scorer.contract.names, "data": rows}})
 
 
 @pytest.mark.parametrize("n", [1, 2, N_ROWS])
@@ -110,18 +116,16 @@ def test_scored_answer_is_the_per_row_answer_and_log(scorer: NumpyScorer, n: int
         for p, label in zip(probabilities.tolist(), scorer.labels(probabilities), strict=True)
     ]
     unknown = fresh.unknown_per_row().tolist()
-    expected_lines = encode_records(
-        serving_records(
-            fresh.contract.names,
-            fresh.json_rows(),
-            meta,
-            {
-                "model_version": ["7"] * n,
-                "probability": [p["probability"] for p in predictions],
-                "label": [p["label"] for p in predictions],
-                "unknown_categories": unknown,
-            },
-        )
+    expected_records = serving_records(
+        fresh.contract.names,
+        fresh.json_rows(),
+        meta,
+        {
+            "model_version": ["7"] * n,
+            "probability": [p["probability"] for p in predictions],
+            "label": [p["label"] for p in predictions],
+            "unknown_categories": unknown,
+        },
     )
     for prediction, count in zip(predictions, unknown, strict=True):
         prediction["unknown_categories"] = count
@@ -133,10 +137,27 @@ def test_scored_answer_is_the_per_row_answer_and_log(scorer: NumpyScorer, n: int
         }
     )
     assert answer.body == expected_body
-    assert answer.lines == expected_lines
+    if n == 1:  # one per-row line, byte for byte
+        assert answer.lines == encode_records(expected_records)
+        records = [json.loads(answer.lines)]
+    else:  # one columnar line, whose rows are the per-row records, key order included
+        (line,) = answer.lines.splitlines()
+        record = json.loads(line)
+        assert record["log_format"] == "columns/1" and record["n_rows"] == n
+        records = expand(record)
+        assert records == expected_records
+        assert [list(r) for r in records] == [list(r) for r in expected_records]
     assert forwarded_answer(route, _parsed(scorer, n), predictions, meta) == answer
-    records = [json.loads(line) for line in answer.lines.splitlines()]
     assert len(records) == n
+    if n > 1:  # the body embedded as it came: the same rows, values equal
+        body = _body(scorer, n)
+        request = parse_request(body, scorer.contract)
+        assert request.verbatim == body
+        embedded = scored_answer(route, request.parsed, probabilities, scorer, meta, body)
+        assert embedded.body == answer.body
+        (line,) = embedded.lines.splitlines()
+        assert line.endswith(b',"request_body":' + body + b"}")
+        assert expand(json.loads(line)) == expected_records
     assert [r["probability"] for r in records] == probabilities.tolist()
     if n > 1:  # row 1 is all nulls
         assert all(records[1][name] is None for name in scorer.contract.names)

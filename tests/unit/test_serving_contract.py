@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from serving.contract import RequestError, parse_rows
+from serving.contract import RequestError, parse_request, parse_rows
 from tabular_classifier.contract import FeatureSpec, RowContract
 
 CONTRACT = RowContract(
@@ -21,6 +21,7 @@ CONTRACT = RowContract(
     ],
     ignored_columns=["target"],
 )
+ROW_VALUES: dict[str, object] = {"age": 30, "income": 1.5, "city": "Paris"}
 
 
 def _split(columns: list[str], data: list[list[object]]) -> bytes:
@@ -193,3 +194,26 @@ def test_pathological_json_is_4xx_not_a_crash(body: bytes, status: int, needle: 
         parse_rows(body, CONTRACT)
     assert err.value.status == status
     assert needle in err.value.message
+
+
+def test_the_log_embeds_only_a_body_of_the_contracts_columns_on_one_line() -> None:
+    names = CONTRACT.names
+    row = [ROW_VALUES[name] for name in names]
+    body = json.dumps({"dataframe_split": {"columns": names, "data": [row, row]}}).encode()
+    request = parse_request(body, CONTRACT)
+    assert request.verbatim == body and request.parsed.n_rows == 2
+    not_embedded = {
+        "one row": {"dataframe_split": {"columns": names, "data": [row]}},
+        "columns in another order": {
+            "dataframe_split": {"columns": names[::-1], "data": [row[::-1], row[::-1]]}
+        },
+        "params": {"dataframe_split": {"columns": names, "data": [row, row]}, "params": {}},
+        "an index": {"dataframe_split": {"columns": names, "data": [row, row], "index": [0, 1]}},
+        "records": {"dataframe_records": [dict(zip(names, row, strict=True))] * 2},
+    }
+    for case, payload in not_embedded.items():
+        request = parse_request(json.dumps(payload).encode(), CONTRACT)
+        assert request.verbatim is None, case
+        assert request.parsed.n_rows == len(payload.get("dataframe_split", {}).get("data", [1, 1]))
+    pretty = json.dumps({"dataframe_split": {"columns": names, "data": [row, row]}}, indent=1)
+    assert parse_request(pretty.encode(), CONTRACT).verbatim is None  # it spans lines
