@@ -194,7 +194,7 @@ def git_state(root: Path = REPO) -> GitState:
             done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
         except OSError:
             return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
+        return done.stdout.rstrip() if done.returncode == 0 else ""
 
     return GitState(
         commit=git("rev-parse", "HEAD"),

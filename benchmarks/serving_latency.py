@@ -910,7 +910,7 @@ def _versions() -> dict[str, str]:
 def _git() -> dict[str, Any]:
     def git(*args: str) -> str:
         result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return result.stdout.strip() if result.returncode == 0 else ""
+        return result.stdout.rstrip() if result.returncode == 0 else ""
 
     return {
         "commit": git("rev-parse", "HEAD"),
