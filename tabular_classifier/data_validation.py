@@ -69,11 +69,22 @@ def _as_numbers(series: pd.Series, source: str, column: str) -> pd.Series:
             source,
             column,
             f"non-numeric value {to_python_scalar(series.iloc[first])!r} at row "
-            f"{to_python_scalar(series.index[first])}{total} (rows count from 0, header "
-            "excluded; list placeholder strings such as ' ' or '?' under data.na_values "
-            "to read them as missing)",
+            f"{to_python_scalar(series.index[first])}{total} ({_placeholder_hint(source)})",
         )
     return parsed
+
+
+def _placeholder_hint(source: str) -> str:
+    """How to read placeholder values as missing: ``na_values`` works for CSV files only."""
+    if str(source).lower().endswith((".parquet", ".pq")):
+        return (
+            "rows count from 0; data.na_values applies to CSV files only: store missing values "
+            "as nulls in the Parquet file, or list the column under categorical_features"
+        )
+    return (
+        "rows count from 0, header excluded; list placeholder strings such as ' ' or '?' "
+        "under data.na_values to read them as missing"
+    )
 
 
 def _check_numeric(series: pd.Series, source: str, column: str) -> None:

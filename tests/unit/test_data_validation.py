@@ -94,6 +94,19 @@ def test_non_numeric_value_in_inferred_numeric_column_names_row_and_value() -> N
     assert "data.na_values" in message
 
 
+def test_non_numeric_value_in_a_parquet_file_does_not_advise_na_values() -> None:
+    """na_values applies to CSV files only; a Parquet file is told to store nulls instead."""
+    df = _frame()
+    df["age"] = df["age"].astype(object)
+    df.loc[17, "age"] = "abc"
+    with pytest.raises(DataValidationError) as err:
+        validate_and_infer_schema(df, _cfg(), "data/table.parquet")
+    message = str(err.value)
+    assert message.startswith("data/table.parquet: column 'age': non-numeric value 'abc' at row 17")
+    assert "data.na_values applies to CSV files only" in message
+    assert "header excluded" not in message
+
+
 def test_non_numeric_value_in_declared_numeric_column_counts_all() -> None:
     df = _frame()
     df["income"] = df["income"].astype(object)
