@@ -106,6 +106,18 @@ class DataSplit:
         tally = np.bincount(self.codes, minlength=len(SPLIT_CODES))
         return {name: int(tally[code]) for name, code in SPLIT_CODES.items()}
 
+    def check_table_rows(self, n_rows: int) -> None:
+        """Check that a table of ``n_rows`` rows is the one the codes index.
+
+        Raises:
+            ValueError: If the counts differ (another data version), naming the file and md5.
+        """
+        if n_rows != self.n_rows:
+            raise ValueError(
+                f"{self.data_path}: the split indexes {self.n_rows} rows (md5 {self.data_md5}) "
+                f"but the table has {n_rows}: they are different data versions"
+            )
+
     def indices(self, name: str) -> np.ndarray:
         """Increasing int64 row positions of split ``name`` (``train``, ``val`` or ``test``).
 
@@ -133,11 +145,7 @@ class DataSplit:
                 version).
             KeyError: If ``name`` is not a split.
         """
-        if len(df) != self.n_rows:
-            raise ValueError(
-                f"{self.data_path}: the split indexes {self.n_rows} rows (md5 {self.data_md5}) "
-                f"but the table has {len(df)}: they are different data versions"
-            )
+        self.check_table_rows(len(df))
         rows = df.take(self.indices(name))
         rows.index = pd.RangeIndex(len(rows))  # in place: reset_index would copy the rows again
         return coerce_numeric_text(rows, list(schema.numeric_features), self.data_path)
@@ -162,11 +170,7 @@ class DataSplit:
             ValueError: If the table's row count differs from the codes' (another data version).
             KeyError: If a name is not a split.
         """
-        if table.n_rows != self.n_rows:
-            raise ValueError(
-                f"{self.data_path}: the split indexes {self.n_rows} rows (md5 {self.data_md5}) "
-                f"but the table has {table.n_rows}: they are different data versions"
-            )
+        self.check_table_rows(table.n_rows)
         unknown = [name for name in names if name not in SPLIT_CODES]
         if unknown:
             raise KeyError(f"unknown split(s) {unknown}; expected some of {sorted(SPLIT_CODES)}")

@@ -86,11 +86,7 @@ def fit_bundle_streamed(
             training rows; rows are named by their position in their split, as ``fit_bundle``
             names them.
     """
-    if table.n_rows != split.n_rows:
-        raise ValueError(
-            f"{split.data_path}: the split indexes {split.n_rows} rows (md5 {split.data_md5}) "
-            f"but the table has {table.n_rows}: they are different data versions"
-        )
+    split.check_table_rows(table.n_rows)
     numeric, categorical = list(schema.numeric_features), list(schema.categorical_features)
     train_rows = split.codes == SPLIT_CODES["train"]
     contract, preprocessor = _fit_by_column(

@@ -19,18 +19,10 @@ from scripts.dashboard_demo import MODEL_NAME, DemoStore
 from tests.dashboard.browser import ANNOUNCEMENTS_FEED, row_starting, table_rows
 from tests.dashboard.conftest import Dashboard
 from tests.dashboard.removal import visualization_removed
+from tests.quickstart_run import TRAINING_STEPS
 
 pytestmark = pytest.mark.dashboard
 
-TRAINING_STEPS = [
-    "ingest_data",
-    "validate_data",
-    "split_data",
-    "train_model",
-    "evaluate_model",
-    "register_model",
-    "promote_model",
-]
 PLOTS = ("confusion_matrix.png", "roc_curve.png", "precision_recall_curve.png")
 PLAYWRIGHT_TIMEOUT_MS = 30_000  # Playwright's default
 REMOVED_TIMEOUT_MS = 15_000  # how long a check waits for a view that is not there
@@ -73,7 +65,7 @@ def test_training_run_dag_shows_its_seven_steps(dashboard: Dashboard) -> None:
     page = dashboard.open_run("training")
     steps = page.locator(".react-flow__node-step")
     assert steps.count() == len(TRAINING_STEPS)
-    for name in TRAINING_STEPS:
+    for name in sorted(TRAINING_STEPS):
         node = page.locator(f".react-flow__node-step[data-id='step/{name}']")
         box = node.bounding_box()
         assert box is not None and box["width"] > 0 and box["height"] > 0, name
