@@ -643,7 +643,7 @@ def _in_process(
 
     def forward() -> Any:
         with torch.inference_mode():
-            return torch.sigmoid(bundle.model(tensor).double()).numpy()
+            return torch.sigmoid(bundle.model.infer(tensor).double()).numpy()
 
     def fresh() -> ParsedRows:  # parsed rows cache their arrays: a new object per call
         return ParsedRows.from_rows(contract, canonical)

@@ -389,7 +389,7 @@ class Predictor:
         """
         features = self.bundle.preprocessor.transform_parsed(rows)
         with torch.inference_mode():
-            logits = self.bundle.model(torch.from_numpy(features)).double()
+            logits = self.bundle.model.infer(torch.from_numpy(features)).double()
         result: np.ndarray = logits.numpy()
         return result
 

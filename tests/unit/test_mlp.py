@@ -65,3 +65,24 @@ def test_from_architecture_rejects_unknown_keys() -> None:
     architecture = MLPClassifier(3, [4], "relu", 0.0).architecture() | {"bias": False}
     with pytest.raises(ValueError, match="architecture: expected keys"):
         MLPClassifier.from_architecture(architecture)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("hidden", [[8], [16, 8, 4]])
+def test_infer_is_bit_identical_to_the_eval_forward(activation: str, hidden: list[int]) -> None:
+    torch.manual_seed(3)
+    model = MLPClassifier(6, hidden, activation, 0.3).eval()
+    for n in (1, 7, 1000):
+        # Wide inputs, so negative pre-activations (LeakyReLU's slope, GELU's tail) matter.
+        x = 4.0 * torch.randn(n, 6)
+        with torch.inference_mode():
+            expected = model(x)
+            got = model.infer(x)
+        assert got.shape == (n,) and got.dtype == torch.float32
+        assert torch.equal(got, expected), (activation, hidden, n)
+
+
+def test_infer_refuses_training_mode() -> None:
+    model = MLPClassifier(3, [4], "relu", 0.5)
+    with pytest.raises(RuntimeError, match="eval mode"):
+        model.infer(torch.zeros(1, 3))
