@@ -7,7 +7,8 @@ writes ``table.parquet`` with snappy (pyarrow's default codec, several hundred M
 of :data:`ROW_GROUP_ROWS` rows, so that a reader can take the table a row group at a time.
 
 The dashboard gets the same two CSV views as ZenML's materializer: ``describe.csv``
-(``DataFrame.describe()`` of every row) and ``sample.csv`` (the first 10 rows). It is attached to
+(``DataFrame.describe()`` of every row, computed by :func:`describe_table`) and ``sample.csv``
+(the first 10 rows). It is attached to
 ``raw_data`` only (``ingest_data``'s ``output_materializers``); other DataFrames keep ZenML's.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 from zenml.enums import ArtifactType, VisualizationType
 from zenml.io import fileio
@@ -29,6 +31,44 @@ ROW_GROUP_ROWS = 131_072
 """Rows per Parquet row group. Our choice: 31 float64 columns make a 32 MB group, small next to
 the table at 1M rows and more, large enough that per-group overhead is negligible."""
 SAMPLE_ROWS = 10
+DESCRIBE_INDEX = ("count", "mean", "std", "min", "25%", "50%", "75%", "max")
+
+
+def describe_table(data: pd.DataFrame) -> pd.DataFrame:
+    """``data.describe()``, computed a column at a time in NumPy where that gives the same table.
+
+    pandas' ``describe`` took 1.6 s on issue 16's 1M x 31 table (its quantiles go through a
+    generic NaN-aware path); ``np.percentile`` on each column's non-null values, with the same
+    linear interpolation, takes about a third of that. Used when every column that ``describe``
+    reports on is a plain or nullable integer or float column (booleans and text are left out,
+    as ``describe`` leaves them out when numeric columns exist), and the column names are
+    unique; otherwise this is ``data.describe()`` itself.
+
+    Args:
+        data: Any frame.
+
+    Returns:
+        The rows :data:`DESCRIBE_INDEX` (count, mean, sample std with ddof=1, min, quartiles,
+        max) by numeric column, float64; equal to ``data.describe()`` up to float rounding in
+        the mean and std (``tests/unit/test_table_describe.py``).
+    """
+    numeric = data.select_dtypes(include="number")
+    if numeric.shape[1] == 0 or not data.columns.is_unique:
+        return data.describe()
+    if any(dtype.kind not in "iuf" for dtype in numeric.dtypes):
+        return data.describe()
+    stats: dict[Any, list[float]] = {}
+    for name in numeric.columns:
+        values = numeric[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        values = values[~np.isnan(values)]
+        if values.size == 0:
+            stats[name] = [0.0, *([np.nan] * 7)]
+            continue
+        q25, q50, q75 = np.percentile(values, [25, 50, 75])
+        std = float(values.std(ddof=1)) if values.size > 1 else np.nan
+        stats[name] = [float(values.size), values.mean(), std, values.min(), q25, q50, q75]
+        stats[name].append(values.max())
+    return pd.DataFrame(stats, index=list(DESCRIBE_INDEX), dtype=np.float64)
 
 
 class ParquetTableMaterializer(BaseMaterializer):
@@ -96,7 +136,7 @@ class ParquetTableMaterializer(BaseMaterializer):
     def save_visualizations(self, data: pd.DataFrame) -> dict[str, VisualizationType]:
         """Write ``describe.csv`` and ``sample.csv`` (the first 10 rows)."""
         views: dict[str, VisualizationType] = {}
-        for name, frame in (("describe.csv", data.describe()), ("sample.csv", data.head(10))):
+        for name, frame in (("describe.csv", describe_table(data)), ("sample.csv", data.head(10))):
             path = os.path.join(self.uri, name)
             with fileio.open(path, "w") as handle:
                 handle.write(frame.to_csv())
