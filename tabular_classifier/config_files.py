@@ -30,26 +30,51 @@ _ConfigLoader.add_implicit_resolver(
 
 
 _UNION_MEMBER = re.compile(r"\[|^constrained-|^ThresholdRule$")
+# Bad keys named after the first in one message; the rest are counted.
+_MORE_KEYS = 9
+
+
+def _key(loc: tuple[Any, ...]) -> str | None:
+    # Pydantic names union members in the location ("function-after[...]", "constrained-float").
+    return ".".join(str(part) for part in loc if not _UNION_MEMBER.search(str(part))) or None
 
 
 def config_error(source: str, error: ValidationError) -> ConfigError:
-    """The first of a pydantic validation's errors, as a :class:`ConfigError` naming the key.
+    """A pydantic validation's errors as one :class:`ConfigError` naming every bad key.
+
+    The error's ``key`` and the start of its message are the first bad key's; every other bad
+    key follows in the message (``...; also key 'epochs': ...``), so that one run shows all the
+    mistakes in a file rather than one per attempt.
 
     Args:
         source: The file or block validated, for the message.
         error: The pydantic error.
 
     Returns:
-        The error to raise: ``source``, the dotted key (None at the top level) and the message.
+        The error to raise: ``source``, the first dotted key (None at the top level) and the
+        messages.
     """
-    errors = error.errors()
-    # A union (decision_threshold: number or rule) fails once per member; the member of the
-    # value's own type has the useful message, not "Input should be a valid number".
-    first = next((e for e in errors if not str(e["type"]).endswith("_type")), errors[0])
-    # Pydantic names union members in the location ("function-after[...]", "constrained-float").
-    loc = [str(part) for part in first["loc"] if not _UNION_MEMBER.search(str(part))]
-    key = ".".join(loc) or None
-    return ConfigError(source, key, first["msg"])
+    by_key: dict[str | None, list[dict[str, Any]]] = {}
+    for item in error.errors():
+        by_key.setdefault(_key(item["loc"]), []).append(dict(item))
+
+    def message(items: list[dict[str, Any]]) -> str:
+        # A union (decision_threshold: number or rule) fails once per member; the member of the
+        # value's own type has the useful message, not "Input should be a valid number".
+        return str(
+            next((e for e in items if not str(e["type"]).endswith("_type")), items[0])["msg"]
+        )
+
+    (key, first), *others = by_key.items()
+    also = "".join(
+        f"; also key '{other}': {message(items)}"
+        if other is not None
+        else f"; also {message(items)}"
+        for other, items in others[:_MORE_KEYS]
+    )
+    if len(others) > _MORE_KEYS:
+        also += f"; and {len(others) - _MORE_KEYS} more bad keys"
+    return ConfigError(source, key, message(first) + also)
 
 
 def read_yaml_mapping(path: Path) -> tuple[dict[str, Any], bytes]:

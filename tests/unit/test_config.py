@@ -115,6 +115,35 @@ def test_out_of_range_value_is_named(
     assert expected_message in str(info.value)
 
 
+def test_every_bad_key_is_named_in_one_message(tmp_path: Path) -> None:
+    # Walkthrough: a file with three mistakes needed three runs to find them.
+    text = (
+        VALID_MODEL_YAML.replace("dropout: 0.1", "dropout: 1.0")
+        .replace("batch_size: 32", "batch_size: 0")
+        .replace("epochs:", "epoch:")
+    )
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_model_config(path)
+    assert info.value.key == "dropout"
+    assert str(info.value) == (
+        f"{path}: key 'dropout': Input should be less than 1"
+        "; also key 'batch_size': Input should be greater than or equal to 1"
+        "; also key 'epochs': Field required"
+        "; also key 'epoch': Extra inputs are not permitted"
+    )
+
+
+def test_bad_keys_past_the_tenth_are_counted(tmp_path: Path) -> None:
+    path = _write(tmp_path, VALID_MODEL_YAML + "".join(f"extra_{i}: 1\n" for i in range(12)))
+    with pytest.raises(ConfigError) as info:
+        load_model_config(path)
+    message = str(info.value)
+    assert info.value.key == "extra_0"
+    assert "also key 'extra_9'" in message and "extra_10" not in message
+    assert message.endswith("; and 2 more bad keys")
+
+
 def test_missing_required_key_is_named(tmp_path: Path) -> None:
     text = "\n".join(
         line for line in VALID_MODEL_YAML.splitlines() if not line.startswith("epochs:")
