@@ -10,7 +10,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 source scripts/ensure_uv.sh
 
-uv sync --frozen
+# --inexact: keep what a user added on top (the bench group of the treatment example).
+uv sync --frozen --inexact
 PY=(uv run --frozen --no-sync)
 
 # The quickstart trains on the embedded store. A client still logged in to a ZenML server

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 source scripts/ensure_uv.sh
-uv sync --frozen
+uv sync --frozen --inexact  # keeps an added group (bench, cloud); .ci/run syncs exactly
 scripts/services.sh  # PostgreSQL + MariaDB on 127.0.0.1 for tests/server (started if down)
 scripts/ensure_chromium.sh >/dev/null  # the browser of tests/dashboard (apt-get if missing)
 set +e
