@@ -130,8 +130,10 @@ def _promote(
             promote=False,
             reason=(
                 f"production version {production.number} cannot be loaded ({unreadable}), so "
-                "the candidate cannot be compared with it; production is kept. Inspect it, then "
-                "re-run training or set the production stage by hand"
+                "the candidate cannot be compared with it; production is kept. If it is damaged "
+                f"for good, archive it (zenml model version update {model_name} "
+                f"{production.number} --stage archived) and train again: with no production "
+                "version, the next candidate is judged on the policy's floors alone"
             ),
         )
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,3 +260,40 @@ def test_a_decision_whose_output_cannot_be_stored_stays(probe: Probe, zenml_clie
     decision = zenml_client.get_model_version(MODEL, kept).run_metadata["promotion"]
     assert after.production == (kept if decision["promote"] else before.production)
     assert_every_version_complete(zenml_client)
+
+
+def test_a_damaged_production_model_is_kept_until_archived_as_the_message_says(
+    probe: Probe, zenml_client: Any
+) -> None:
+    # Walkthrough: the message advised re-running training, which can never promote while
+    # production does not load, or setting the stage by hand, which promotion's refusal forbids.
+    model = "probe_damaged_production"
+    settings = {"experiment_tracker.mlflow": {"experiment_name": EXPERIMENT}}
+    config = probe.ws.write_config(
+        "probe_damaged", {"parameters": {"model_name": model}, "settings": settings}
+    )
+    probe.train(config)
+    assert state(zenml_client, probe, model).production == "1"
+    classifier = zenml_client.get_model_version(model, "1").get_artifact("classifier")
+    damaged = [p for p in Path(classifier.uri).rglob("*") if p.is_file()]
+    assert damaged, classifier.uri
+    for path in damaged:
+        path.write_bytes(b"damaged")
+
+    kept_out = probe.train(config)
+
+    advice = f"zenml model version update {model} 1 --stage archived"
+    assert "production version 1 cannot be loaded" in kept_out, kept_out[-3000:]
+    assert advice in kept_out
+    after_damage = state(zenml_client, probe, model)
+    assert after_damage.production == "1" and after_damage.versions == ("1", "2")
+    assert zenml_client.get_model_version(model, "2").run_metadata["promotion"]["promote"] is False
+
+    probe.ws.run(*advice.split())
+    promoted = probe.train(config)
+
+    assert f"Promoted {model} version 3" in promoted, promoted[-3000:]
+    final = state(zenml_client, probe, model)
+    assert final.production == "3"
+    assert final.champion == max(final.registry_versions, key=int)
+    assert_every_version_complete(zenml_client, model)
