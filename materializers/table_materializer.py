@@ -19,12 +19,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from zenml.enums import ArtifactType, VisualizationType
 from zenml.io import fileio
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
 from tabular_classifier.arrow_memory import release_arrow_memory
+from tabular_classifier.parquet_categories import restore_categories
 
 TABLE_NAME = "table.parquet"
 ROW_GROUP_ROWS = 131_072
@@ -112,7 +114,9 @@ class ParquetTableMaterializer(BaseMaterializer):
         if not fileio.exists(path):
             raise FileNotFoundError(f"{path}: table file missing")
         with fileio.open(path, "rb") as handle:
-            table = pd.read_parquet(handle, engine="pyarrow")
+            arrow_table = pq.read_table(handle)
+        table = restore_categories(arrow_table.to_pandas(), arrow_table.schema.pandas_metadata)
+        del arrow_table
         release_arrow_memory()
         return table
 

@@ -5,7 +5,8 @@ The ingested table (``raw_data``) is stored as one Parquet file in row groups of
 ``fileio`` (a local path or any artifact store's URI, S3 included) and hands out one column, or
 one row group's chosen columns, as pandas objects with the dtypes the table was written with
 (pyarrow applies the file's pandas metadata: ``Int64``, ``category`` and text columns come back as
-they went in).
+they went in; a ``category`` column of numbers, which pyarrow reads back as plain numbers, is made
+a ``category`` again by :mod:`tabular_classifier.parquet_categories`).
 Each read hands the memory Arrow's pool kept back to the operating system
 (:mod:`tabular_classifier.arrow_memory`).
 """
@@ -20,6 +21,7 @@ import pyarrow.parquet as pq
 from zenml.io import fileio
 
 from tabular_classifier.arrow_memory import release_arrow_memory
+from tabular_classifier.parquet_categories import restore_categories
 
 
 class ParquetTable:
@@ -56,6 +58,7 @@ class ParquetTable:
         ]
         # A stored index is a column named in the pandas metadata; a RangeIndex is a dict there.
         pandas_meta = self._file.schema_arrow.pandas_metadata or {}
+        self._pandas_meta = pandas_meta
         index_columns = {c for c in pandas_meta.get("index_columns", []) if isinstance(c, str)}
         self.columns: list[str] = [
             name for name in self._file.schema_arrow.names if name not in index_columns
@@ -70,9 +73,9 @@ class ParquetTable:
             KeyError: If the table has no column ``name`` (naming the file).
         """
         self._check([name])
-        column = self._file.read(columns=[name]).to_pandas()[name].reset_index(drop=True)
+        frame = restore_categories(self._file.read(columns=[name]).to_pandas(), self._pandas_meta)
         release_arrow_memory()
-        return column
+        return frame[name].reset_index(drop=True)
 
     def row_groups(self, columns: Sequence[str]) -> Iterator[tuple[int, pd.DataFrame]]:
         """The chosen columns, one row group at a time.
@@ -88,6 +91,7 @@ class ParquetTable:
         start = 0
         for index, rows in enumerate(self.group_rows):
             frame = self._file.read_row_group(index, columns=list(columns)).to_pandas()
+            frame = restore_categories(frame, self._pandas_meta)
             release_arrow_memory()
             yield start, frame.reset_index(drop=True)
             start += rows

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from tabular_classifier.arrow_memory import release_arrow_memory
 from tabular_classifier.config import DataConfig
 from tabular_classifier.errors import DataValidationError
+from tabular_classifier.parquet_categories import restore_categories
 
 
 def _csv_header(path: Path, source: str) -> list[str]:
@@ -45,12 +46,12 @@ def _read_csv(path: Path, source: str, na_values: list[str]) -> pd.DataFrame:
 
 def _read_parquet(path: Path, source: str) -> pd.DataFrame:
     try:
-        columns = pq.read_schema(path).names
+        schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
         raise DataValidationError(source, None, f"cannot read the Parquet file: {exc}") from exc
-    raise_on_duplicate_columns(columns, source)
+    raise_on_duplicate_columns(schema.names, source)
     try:
-        return pd.read_parquet(path)
+        return restore_categories(pd.read_parquet(path), schema.pandas_metadata)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataValidationError(source, None, f"cannot read the Parquet file: {exc}") from exc
     finally:
