@@ -24,6 +24,7 @@ from steps.monitoring.detect_drift import detect_drift
 from steps.monitoring.load_window import load_current_window
 from steps.monitoring.notify import send_alerts
 from steps.monitoring.retrain import retrain_on_drift
+from tabular_classifier.config_files import parameter_source
 from tabular_classifier.monitoring.config import load_monitoring_config
 
 
@@ -40,7 +41,7 @@ def monitoring_pipeline(monitoring: dict[str, Any]) -> None:
     Raises:
         ConfigError: Naming the parameter and the offending field (dotted path).
     """
-    cfg = load_monitoring_config(monitoring, "pipeline parameter 'monitoring'")
+    cfg = load_monitoring_config(monitoring, parameter_source("monitoring"))
     window, info = load_current_window(monitoring=cfg)
     _report, summary = detect_drift(current_window=window, window_info=info, monitoring=cfg)
     health = check_service_health(window_info=info, monitoring=cfg)

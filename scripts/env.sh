@@ -3,6 +3,11 @@
 export ZENML_ANALYTICS_OPT_IN=false
 export ZENML_DEBUG=false
 export ZENML_LOGGING_VERBOSITY="${ZENML_LOGGING_VERBOSITY:-INFO}"
+# A failed run ends with Python's plain traceback, not ZenML's boxed rich one: a walkthrough
+# counted about 150 extra lines per failure, wrapped at 80 columns, between the step's error
+# message and the end of the output. Set it to true for the boxed one (with local variables
+# at ZENML_LOGGING_VERBOSITY=DEBUG).
+export ZENML_ENABLE_RICH_TRACEBACK="${ZENML_ENABLE_RICH_TRACEBACK:-false}"
 # ZenML otherwise prompts to install/upgrade integrations and checks PyPI for a newer release.
 export ZENML_ENABLE_REPO_INIT_WARNINGS=false
 export MLFLOW_DISABLE_TELEMETRY=true

@@ -4,7 +4,8 @@ Shared by every config loader (:mod:`tabular_classifier.config`); knows no confi
 """
 
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,6 +78,35 @@ def config_error(source: str, error: ValidationError) -> ConfigError:
     return ConfigError(source, key, message(first) + also)
 
 
+def parameter_source(name: str, argv: Sequence[str] | None = None) -> str:
+    """How an error names a pipeline parameter: with the run config file when it is known.
+
+    ZenML keeps no record of the ``-c`` file once it has merged it, so the file is taken from
+    this process's command line when that is ``zenml pipeline run ... -c FILE`` (also
+    ``--config FILE``, ``--config=FILE``, ``-cFILE``). Run from Python, only the parameter is
+    named.
+
+    Args:
+        name: The parameter (``data``, ``split``, ``monitoring``, ...).
+        argv: The command line; ``sys.argv`` when None.
+
+    Returns:
+        ``"FILE: pipeline parameter 'NAME'"``, or ``"pipeline parameter 'NAME'"``.
+    """
+    args = list(sys.argv if argv is None else argv)
+    label = f"pipeline parameter '{name}'"
+    if "pipeline" not in args or "run" not in args:
+        return label
+    for position, arg in enumerate(args):
+        if arg in ("-c", "--config") and position + 1 < len(args):
+            return f"{args[position + 1]}: {label}"
+        if arg.startswith("--config="):
+            return f"{arg.split('=', 1)[1]}: {label}"
+        if arg.startswith("-c") and not arg.startswith("--") and len(arg) > 2:
+            return f"{arg[2:]}: {label}"
+    return label
+
+
 def read_yaml_mapping(path: Path) -> tuple[dict[str, Any], bytes]:
     """Read a YAML file whose top level is a mapping with string keys.
 
@@ -124,4 +154,4 @@ def validate_block(model: type[_Block], raw: Mapping[str, Any] | None, source: s
     try:
         return model.model_validate(dict(raw or {}))
     except ValidationError as exc:
-        raise config_error(source, exc) from exc
+        raise config_error(source, exc) from None  # the message holds every error

@@ -23,6 +23,7 @@ from tabular_classifier.config import (
     load_split_config,
     resolve_path,
 )
+from tabular_classifier.config_files import parameter_source
 from tabular_classifier.data_source import compile_data_path
 from tabular_classifier.data_version import compile_fingerprint
 from tabular_classifier.promotion import PromotionPolicy, load_promotion_policy
@@ -81,10 +82,11 @@ def compile_training_run(
         The typed configs, the model config file's SHA-256 and the data file's fingerprint.
 
     Raises:
-        ConfigError: Naming the parameter (``pipeline parameter 'data'``, ...) or the model
-            config file, and the offending key.
+        ConfigError: Naming the run config file when known, the parameter
+            (``configs/x.yaml: pipeline parameter 'data'``, ...) or the model config file, and
+            every offending key.
     """
-    data_cfg = load_data_config(data, source="pipeline parameter 'data'")
+    data_cfg = load_data_config(data, source=parameter_source("data"))
     data_path, host_file = compile_data_path(data_cfg.path, roots)
     data_cfg = data_cfg.model_copy(update={"path": data_path})
     model_path = resolve_path(model_config_path, roots)
@@ -94,11 +96,11 @@ def compile_training_run(
         model=model_cfg,
         model_config_path=str(model_path),
         model_config_sha256=model_sha256,
-        split=load_split_config(split, source="pipeline parameter 'split'"),
+        split=load_split_config(split, source=parameter_source("split")),
         promotion=load_promotion_policy(
-            None if promotion is None else dict(promotion), source="pipeline parameter 'promotion'"
+            None if promotion is None else dict(promotion), source=parameter_source("promotion")
         ),
-        reference=load_reference_config(reference, source="pipeline parameter 'reference'"),
+        reference=load_reference_config(reference, source=parameter_source("reference")),
         # New bytes, or starting to track them with DVC, re-ingest.
         data_fingerprint=compile_fingerprint(host_file),
     )

@@ -203,7 +203,13 @@ def chunks(
                 start += len(frame)
                 yield frame
         elif suffix == ".csv":
-            for frame in pd.read_csv(path, usecols=columns, chunksize=CHUNK_ROWS, low_memory=False):
+            for frame in pd.read_csv(
+                path,
+                usecols=columns,
+                chunksize=CHUNK_ROWS,
+                low_memory=False,
+                float_precision="round_trip",  # as tabular_classifier.table_reader reads CSV
+            ):
                 yield frame
         else:
             yield from _jsonl_chunks(path, columns, skipped, missing_keys)

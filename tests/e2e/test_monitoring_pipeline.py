@@ -311,6 +311,8 @@ def test_bad_monitoring_config_fails_before_any_step_runs(
     assert result.returncode != 0
     output = " ".join((result.stdout + result.stderr).split())
     assert "pipeline parameter 'monitoring': key 'window.min_rows'" in output
+    # The -c file is named too (its full path, which a wrapped traceback could break).
+    assert "monitoring_e2e_bad_config.yaml: pipeline parameter 'monitoring'" in output
     with pytest.raises(KeyError):
         zenml_client.get_pipeline_run("monitoring_e2e_bad_config")
 

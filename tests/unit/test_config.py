@@ -19,6 +19,7 @@ from tabular_classifier.config import (
     load_data_config,
     load_model_config,
 )
+from tabular_classifier.config_files import parameter_source
 from tabular_classifier.errors import ConfigError, DataValidationError
 
 VALID_MODEL_YAML = """\
@@ -269,3 +270,41 @@ def test_split_config_bounds(kwargs: dict[str, Any], field: str) -> None:
 def test_split_config_defaults() -> None:
     split = SplitConfig()
     assert (split.test_size, split.val_size, split.random_state) == (0.2, 0.2, 42)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["zenml", "pipeline", "run", "p.q", "-c", "configs/a.yaml"], "configs/a.yaml: "),
+        (["zenml", "pipeline", "run", "p.q", "--config", "b.yaml"], "b.yaml: "),
+        (["zenml", "pipeline", "run", "p.q", "--config=c.yaml"], "c.yaml: "),
+        (["zenml", "pipeline", "run", "p.q", "-cd.yaml"], "d.yaml: "),
+        (["python", "-m", "pytest", "-c", "pytest.ini"], ""),
+        (["zenml", "pipeline", "run", "p.q"], ""),
+    ],
+)
+def test_a_parameter_is_named_with_the_run_config_file_of_the_command_line(
+    argv: list[str], expected: str
+) -> None:
+    assert parameter_source("data", argv) == f"{expected}pipeline parameter 'data'"
+
+
+def test_a_run_config_error_names_the_file_the_parameter_and_every_bad_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Walkthrough: "targt:" for "target:" gave "pipeline parameter 'data': key 'target': Field
+    # required", naming neither the -c file nor the misspelt key.
+    from tabular_classifier.run_config import compile_training_run
+
+    argv = ["zenml", "pipeline", "run", "pipelines.training.training_pipeline", "-c", "my.yaml"]
+    monkeypatch.setattr("sys.argv", argv)
+    data = {"path": "data/x.csv", "targt": "label", "positive_label": 1}
+    with pytest.raises(ConfigError) as info:
+        compile_training_run(
+            data, "configs/models-configs/model_config_001.yaml", None, None, None, ["."]
+        )
+    assert str(info.value) == (
+        "my.yaml: pipeline parameter 'data': key 'target': Field required"
+        "; also key 'targt': Extra inputs are not permitted"
+    )
+    assert info.value.__cause__ is None and info.value.__suppress_context__
