@@ -76,7 +76,11 @@ def describe_table(data: pd.DataFrame) -> pd.DataFrame:
 class ParquetTableMaterializer(BaseMaterializer):
     """Stores a ``pd.DataFrame`` as ``table.parquet`` (snappy, row groups of 131,072 rows).
 
-    Float columns are stored plain, the others dictionary-encoded.
+    Float columns are stored plain, the others dictionary-encoded. Named per output for every
+    table a step returns (``raw_data``, ``reference_data``, ``inference_batch``, ``predictions``,
+    ``current_window``): ZenML's pandas materializer failed to extract its metadata (``float()
+    argument must be ... not 'NoneType'``, a warning on every batch run) from any nullable
+    ``Int64``/``Float64``/``boolean`` column holding a null.
     """
 
     SKIP_REGISTRATION: ClassVar[bool] = True  # named per output, never the DataFrame default

@@ -7,12 +7,13 @@ from typing import Annotated
 import pandas as pd
 from zenml import log_metadata, step
 
+from materializers.table_materializer import ParquetTableMaterializer
 from release.blue_green import resolve_model_version
 from tabular_classifier.batch import read_batch
 from tabular_classifier.predictor import ModelBundle
 
 
-@step(enable_cache=False)
+@step(enable_cache=False, output_materializers={"inference_batch": ParquetTableMaterializer})
 def load_batch(
     path: str,
     model_name: str,

@@ -9,6 +9,7 @@ import pandas as pd
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
+from materializers.table_materializer import ParquetTableMaterializer
 from release.blue_green import resolve_model_version
 from serving.prediction_log import utc_now
 from tabular_classifier.batch import score_batch_frame
@@ -17,7 +18,7 @@ from tabular_classifier.predictor import ModelBundle, Predictor
 logger = get_logger(__name__)
 
 
-@step(enable_cache=False)
+@step(enable_cache=False, output_materializers={"predictions": ParquetTableMaterializer})
 def score_batch(
     inference_batch: pd.DataFrame,
     model_name: str,

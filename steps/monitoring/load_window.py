@@ -10,6 +10,7 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 from zenml.utils import source_utils
 
+from materializers.table_materializer import ParquetTableMaterializer
 from serving.prediction_log import prediction_log_dir
 from steps.caching import NEVER_CACHE
 from steps.monitoring import artifacts
@@ -52,7 +53,7 @@ def _check_before_any_work(cfg: MonitoringConfig, version: str | None) -> None:
             )
 
 
-@step(cache_policy=NEVER_CACHE)
+@step(cache_policy=NEVER_CACHE, output_materializers={"current_window": ParquetTableMaterializer})
 def load_current_window(
     monitoring: MonitoringConfig,
 ) -> tuple[Annotated[pd.DataFrame, "current_window"], Annotated[WindowInfo, "window_info"]]:

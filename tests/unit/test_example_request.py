@@ -42,3 +42,12 @@ def test_bad_arguments_are_one_error_line_and_exit_2_with_nothing_on_stdout(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines()[0] == message.format(**values)
+
+
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_prints_the_usage_and_exits_0(capsys: pytest.CaptureFixture[str], flag: str) -> None:
+    # Walkthrough: --help answered "error: --help: no such file".
+    assert main([flag]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("usage: python -m serving.example_request CSV [N_ROWS]\n")
+    assert "dataframe_split" in out.out and out.err == ""
