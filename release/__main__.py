@@ -176,6 +176,9 @@ def _status(model: str | None, production: bool) -> dict[str, Any]:
         "gateway_running": gateway_alive(),
         "default_model": serving.default_model,
         "active_server_healthy": table.active is not None and _healthy(table.active),
+        # The previous server is kept for an instant rollback; a dead one is flagged here
+        # (rollback then restarts it or redeploys that version).
+        "previous_server_healthy": None if table.previous is None else _healthy(table.previous),
         "scoring": _scoring(table.active),
         **({"production_version": _production_version(table)} if production else {}),
         **routes,

@@ -70,6 +70,7 @@ def test_blue_green_switch_under_load_fails_no_request(
     status = release_status(workspace)
     assert status["active"]["model_version"] == model_versions["baseline"]
     assert status["previous"]["model_version"] == before
+    assert status["previous_server_healthy"] is True  # kept running for an instant rollback
 
 
 @pytest.mark.usefixtures("baseline_after_production")
