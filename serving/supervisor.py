@@ -119,6 +119,8 @@ class Supervisor:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     cwd=str(REPO),
+                    # Plain text in gateway.log: ZenML colours its log lines with ANSI codes.
+                    env={**os.environ, "ZENML_LOGGING_COLORS_DISABLED": "true", "NO_COLOR": "1"},
                 )
             self._restarts[name] = (time.monotonic(), process)
 
