@@ -24,12 +24,13 @@ def main(argv: list[str] | None = None) -> int:
         argv: ``[CSV, N_ROWS]``; N_ROWS is a whole number >= 1 (default 1).
 
     Returns:
-        0 (also for ``-h``/``--help``, which prints the usage), or 2 on bad arguments: a missing or unreadable CSV, or an N_ROWS that is not a
-        positive whole number (the message names which).
+        0 (also for ``-h``/``--help``, which prints the usage), or 2 on bad arguments: a
+        missing or unreadable CSV, or an N_ROWS that is not a positive whole number (the
+        message names which).
     """
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("-h", "--help"):
-        print(f"{USAGE}\n\n{__doc__.split(chr(10), 2)[2].strip()}")
+        print(f"{USAGE}\n\n{(__doc__ or '').split(chr(10), 2)[-1].strip()}")
         return 0
     if not args or len(args) > 2:
         print(USAGE, file=sys.stderr)
@@ -48,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {path}: no such file\n{USAGE}", file=sys.stderr)
         return 2
     try:
-        frame = pd.read_csv(path, nrows=rows, float_precision="round_trip").drop(columns=["target"], errors="ignore")
+        frame = pd.read_csv(path, nrows=rows, float_precision="round_trip").drop(
+            columns=["target"], errors="ignore"
+        )
     except (OSError, ValueError) as exc:  # pandas' parser errors are ValueErrors
         print(f"error: {path}: cannot read it as CSV: {exc}", file=sys.stderr)
         return 2
