@@ -242,7 +242,7 @@ def load_model_config(path: str | Path) -> tuple[ModelConfig, str]:
 
     Raises:
         ConfigError: If the file is missing or unreadable, is not valid YAML, is not a mapping,
-            or fails validation; the message names the file and the first offending key.
+            or fails validation; the message names the file and every offending key.
     """
     document, raw = read_yaml_mapping(Path(path))
     try:
@@ -282,7 +282,7 @@ def load_split_config(raw: Mapping[str, Any] | None, source: str = "<inline>") -
     """Validate a split block (``test_size``, ``val_size``, ``random_state``).
 
     Raises:
-        ConfigError: Naming ``source`` and the offending key.
+        ConfigError: Naming ``source`` and every offending key.
     """
     return validate_block(SplitConfig, raw, source)
 
@@ -293,7 +293,7 @@ def load_reference_config(
     """Validate a monitoring-reference block (``max_rows``, ``seed``); None gives the defaults.
 
     Raises:
-        ConfigError: Naming ``source`` and the offending key.
+        ConfigError: Naming ``source`` and every offending key.
     """
     return validate_block(ReferenceConfig, raw, source)
 

@@ -149,7 +149,7 @@ def validate_block(model: type[_Block], raw: Mapping[str, Any] | None, source: s
     """Validate an optional config block (None gives the model's defaults).
 
     Raises:
-        ConfigError: Naming ``source`` and the offending key.
+        ConfigError: Naming ``source`` and every offending key.
     """
     try:
         return model.model_validate(dict(raw or {}))
