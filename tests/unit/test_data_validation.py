@@ -363,6 +363,8 @@ def test_row_hashes_equal_pandas_hash_of_the_canonical_frame() -> None:
             "i": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 9, n)), "Int64"),
             "b": rng.choice([True, False], size=n),
             "s": rng.choice(np.array(["a", "b", None], dtype=object), size=n),
+            "c": pd.Categorical(rng.choice([1, 2, None], size=n)),
+            "o": rng.choice(np.array([True, False, None], dtype=object), size=n),
         }
     )
     canonical = pd.DataFrame(
@@ -372,6 +374,9 @@ def test_row_hashes_equal_pandas_hash_of_the_canonical_frame() -> None:
             "i": df["i"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan) + 0.0,
             "b": df["b"].astype(np.float64).to_numpy() + 0.0,
             "s": df["s"].astype("string").fillna("\x00null").to_numpy(dtype=object),
+            # integer categories and object booleans hash as the numbers they are
+            "c": df["c"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan) + 0.0,
+            "o": df["o"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan) + 0.0,
         }
     )
     expected = pd.util.hash_pandas_object(canonical, index=False).to_numpy(dtype=np.uint64)
