@@ -9,15 +9,16 @@ with ``CONFIG`` = ``configs/batch_inference.yaml``.
 
 from __future__ import annotations
 
-from zenml import pipeline
-
+from pipelines.checked_pipeline import checked_pipeline
 from pipelines.docker_settings import DOCKER_SETTINGS
 from steps.inference.load_batch import load_batch
 from steps.inference.log_predictions import log_predictions
 from steps.inference.score_batch import score_batch
 
 
-@pipeline(name="batch_inference_pipeline", enable_cache=False, settings={"docker": DOCKER_SETTINGS})
+@checked_pipeline(
+    name="batch_inference_pipeline", enable_cache=False, settings={"docker": DOCKER_SETTINGS}
+)
 def batch_inference_pipeline(
     path: str,
     model_name: str,

@@ -7,14 +7,15 @@ Run it with::
 
 from __future__ import annotations
 
-from zenml import pipeline
-
+from pipelines.checked_pipeline import checked_pipeline
 from pipelines.docker_settings import DOCKER_SETTINGS
 from release.blue_green import DEFAULT_TIMEOUT_S, DEFAULT_TOLERANCE, DEFAULT_WORKERS
 from steps.deployment.deploy_model import deploy_model
 
 
-@pipeline(name="deployment_pipeline", enable_cache=False, settings={"docker": DOCKER_SETTINGS})
+@checked_pipeline(
+    name="deployment_pipeline", enable_cache=False, settings={"docker": DOCKER_SETTINGS}
+)
 def deployment_pipeline(
     model_name: str,
     version: str | int | None = None,

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenml import pipeline
-
+from pipelines.checked_pipeline import checked_pipeline
 from pipelines.docker_settings import DOCKER_SETTINGS
 from steps.monitoring.check_health import check_service_health
 from steps.monitoring.detect_drift import detect_drift
@@ -28,7 +27,9 @@ from tabular_classifier.config_files import parameter_source
 from tabular_classifier.monitoring.config import load_monitoring_config
 
 
-@pipeline(name="monitoring_pipeline", enable_cache=False, settings={"docker": DOCKER_SETTINGS})
+@checked_pipeline(
+    name="monitoring_pipeline", enable_cache=False, settings={"docker": DOCKER_SETTINGS}
+)
 def monitoring_pipeline(monitoring: dict[str, Any]) -> None:
     """Monitor one window of predictions.
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenml import get_pipeline_context, pipeline
+from zenml import get_pipeline_context
 from zenml.utils import source_utils
 
+from pipelines.checked_pipeline import checked_pipeline
 from pipelines.docker_settings import DOCKER_SETTINGS
 from steps.cache_integrity import expire_broken_cache_entries
 from steps.data.ingest_data import ingest_data
@@ -36,7 +37,7 @@ DEFAULT_MODEL_NAME = "tabular_classifier"
 CACHED_STEPS = (ingest_data, validate_data, split_data, train_model, evaluate_model)
 
 
-@pipeline(name="training_pipeline", settings={"docker": DOCKER_SETTINGS})
+@checked_pipeline(name="training_pipeline", settings={"docker": DOCKER_SETTINGS})
 def training_pipeline(
     data: dict[str, Any],
     model_config_path: str = "configs/models-configs/model_config_001.yaml",

@@ -78,33 +78,44 @@ def config_error(source: str, error: ValidationError) -> ConfigError:
     return ConfigError(source, key, message(first) + also)
 
 
+def run_config_file(argv: Sequence[str] | None = None) -> str | None:
+    """The ``-c`` file of this process's ``zenml pipeline run`` command line, if there is one.
+
+    ZenML keeps no record of the run config file once it has merged it, so it is read from the
+    command line (``-c FILE``, ``--config FILE``, ``--config=FILE``, ``-cFILE``).
+
+    Args:
+        argv: The command line; ``sys.argv`` when None.
+
+    Returns:
+        The file as written on the command line, or None (run from Python, or no ``-c``).
+    """
+    args = list(sys.argv if argv is None else argv)
+    if "pipeline" not in args or "run" not in args:
+        return None
+    for position, arg in enumerate(args):
+        if arg in ("-c", "--config") and position + 1 < len(args):
+            return args[position + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+        if arg.startswith("-c") and not arg.startswith("--") and len(arg) > 2:
+            return arg[2:]
+    return None
+
+
 def parameter_source(name: str, argv: Sequence[str] | None = None) -> str:
     """How an error names a pipeline parameter: with the run config file when it is known.
 
-    ZenML keeps no record of the ``-c`` file once it has merged it, so the file is taken from
-    this process's command line when that is ``zenml pipeline run ... -c FILE`` (also
-    ``--config FILE``, ``--config=FILE``, ``-cFILE``). Run from Python, only the parameter is
-    named.
-
     Args:
         name: The parameter (``data``, ``split``, ``monitoring``, ...).
-        argv: The command line; ``sys.argv`` when None.
+        argv: The command line; ``sys.argv`` when None (see :func:`run_config_file`).
 
     Returns:
         ``"FILE: pipeline parameter 'NAME'"``, or ``"pipeline parameter 'NAME'"``.
     """
-    args = list(sys.argv if argv is None else argv)
     label = f"pipeline parameter '{name}'"
-    if "pipeline" not in args or "run" not in args:
-        return label
-    for position, arg in enumerate(args):
-        if arg in ("-c", "--config") and position + 1 < len(args):
-            return f"{args[position + 1]}: {label}"
-        if arg.startswith("--config="):
-            return f"{arg.split('=', 1)[1]}: {label}"
-        if arg.startswith("-c") and not arg.startswith("--") and len(arg) > 2:
-            return f"{arg[2:]}: {label}"
-    return label
+    file = run_config_file(argv)
+    return label if file is None else f"{file}: {label}"
 
 
 def read_yaml_mapping(path: Path) -> tuple[dict[str, Any], bytes]:

@@ -59,7 +59,7 @@ def key_values(column: pd.Series) -> np.ndarray:
         float64 array (NaN for every null; -0.0 as 0.0) when the non-null values are numbers or
         booleans: numeric and boolean dtypes, ``category`` columns with numeric or boolean
         categories, object columns holding only Python/NumPy numbers and booleans. Otherwise an
-        object array of text (``str`` of each value), with ``"\x00null"`` for nulls.
+        object array of text (``str`` of each value; nulls as NUL followed by ``null``).
     """
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):

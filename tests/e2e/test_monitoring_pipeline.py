@@ -317,6 +317,29 @@ def test_bad_monitoring_config_fails_before_any_step_runs(
         zenml_client.get_pipeline_run("monitoring_e2e_bad_config")
 
 
+def test_a_misspelt_pipeline_parameter_fails_naming_the_file_and_the_parameter(
+    workspace: Workspace, zenml_client: Any
+) -> None:
+    """A top-level typo in the run config is caught before ZenML's generic pydantic error."""
+    base = yaml.safe_load((workspace.root / "configs" / "monitoring.yaml").read_text())
+    base["parameters"]["monitorng"] = base["parameters"].pop("monitoring")
+    base["run_name"] = "monitoring_e2e_misspelt_parameter"
+    path = workspace.root / "configs" / "generated" / "monitoring_e2e_misspelt_parameter.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(base))
+    result = workspace.zenml_pipeline_run(path, check=False, pipeline=PIPELINE)
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert (
+        "monitoring_e2e_misspelt_parameter.yaml: parameters of monitoring_pipeline: key "
+        "'monitoring': required, and missing; also key 'monitorng': not a parameter (did you "
+        "mean 'monitoring'? parameters: monitoring)"
+    ) in output
+    assert "Only JSON serializable inputs" not in output
+    with pytest.raises(KeyError):
+        zenml_client.get_pipeline_run("monitoring_e2e_misspelt_parameter")
+
+
 def test_a_misspelt_model_name_fails_naming_the_models_that_exist(
     workspace: Workspace, production: Any, tmp_path: Path
 ) -> None:

@@ -308,3 +308,59 @@ def test_a_run_config_error_names_the_file_the_parameter_and_every_bad_key(
         "; also key 'targt': Extra inputs are not permitted"
     )
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    ("source", "parameters", "expected"),
+    [
+        (
+            "pipelines.training.training_pipeline",
+            {"data": {}, "promotoin": {}},
+            "key 'promotoin': not a parameter (did you mean 'promotion'? parameters: data, "
+            "model_config_path, split, model_name, promotion, reference)",
+        ),
+        (
+            "pipelines.batch_inference.batch_inference_pipeline",
+            {"path": "x.csv", "model_name": "m", "passthrough_column": ["id"]},
+            "key 'passthrough_column': not a parameter (did you mean 'passthrough_columns'?",
+        ),
+        (
+            "pipelines.deployment.deployment_pipeline",
+            {},
+            "key 'model_name': required, and missing",
+        ),
+        (
+            "pipelines.monitoring.monitoring_pipeline",
+            {"monitoring": "window.yaml"},
+            "key 'monitoring': Input should be a valid dictionary",
+        ),
+    ],
+)
+def test_a_bad_pipeline_parameter_names_the_file_the_pipeline_and_the_key(
+    monkeypatch: pytest.MonkeyPatch, source: str, parameters: dict[str, Any], expected: str
+) -> None:
+    # Walkthrough: "promotoin:" in a run config gave ZenML's "Invalid or missing pipeline
+    # function entrypoint arguments. Only JSON serializable inputs are allowed ...".
+    import importlib
+
+    module, name = source.rsplit(".", 1)
+    pipeline = getattr(importlib.import_module(module), name)
+    monkeypatch.setattr("sys.argv", ["zenml", "pipeline", "run", source, "-c", "my.yaml"])
+    with pytest.raises(ConfigError) as info:
+        pipeline.prepare(**parameters)
+    assert str(info.value).startswith(f"my.yaml: parameters of {pipeline.name}: {expected}")
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_every_bad_pipeline_parameter_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.training import training_pipeline
+
+    monkeypatch.setattr("sys.argv", ["python"])
+    with pytest.raises(ConfigError) as info:
+        training_pipeline.prepare(split=3, promotoin={})
+    assert str(info.value) == (
+        "parameters of training_pipeline: key 'data': required, and missing; also key 'split': "
+        "Input should be a valid dictionary; also key 'promotoin': not a parameter (did you mean "
+        "'promotion'? parameters: data, model_config_path, split, model_name, promotion, "
+        "reference)"
+    )

@@ -329,4 +329,3 @@ def test_small_batches_are_scored_in_numpy_as_the_gateway_scores_them(
     np.testing.assert_array_equal(whole, expected)
     one_by_one = np.concatenate([predictor.predict_proba(frame.iloc[[i]]) for i in range(65)])
     np.testing.assert_allclose(one_by_one, whole, rtol=0, atol=1e-6)
-
