@@ -22,6 +22,12 @@ from tabular_classifier.table_reader import read_table
 PROBABILITY = "probability"
 LABEL = "label"
 UNKNOWN_CATEGORIES = "unknown_categories"
+BATCH_PLACEHOLDER_HINT = (
+    "rows count from 0, header excluded; a batch CSV is read with the model's na_values, "
+    "recorded from its training run config's data.na_values: list the placeholder there and "
+    "train again, or replace it with an empty cell in this file"
+)
+"""What a non-numeric value in a batch CSV advises: the batch config has no ``na_values``."""
 
 
 def as_data_error(source: str, error: InputValidationError) -> DataValidationError:
@@ -75,7 +81,7 @@ def read_batch(path: str, contract: RowContract, passthrough: Sequence[str] = ()
         # CSV is text: its numbers are parsed here. A Parquet file is typed, and a string in
         # one of its number columns is a wrong type, as it is in a JSON request.
         numeric = [c for c in contract.numeric_features if c in frame.columns]
-        frame = coerce_numeric_text(frame, numeric, path)
+        frame = coerce_numeric_text(frame, numeric, path, BATCH_PLACEHOLDER_HINT)
     try:
         rows = contract.parse_frame(frame.drop(columns=list(passthrough)))
     except InputValidationError as exc:

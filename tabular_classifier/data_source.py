@@ -195,11 +195,15 @@ def locate_data_file(
         )
     pointer = file.with_name(file.name + ".dvc")
     if not pointer.is_file():
+        # The quickstart table is exported by a script, not pulled: say so only for it.
+        quickstart = Path(path).as_posix().endswith("data/breast_cancer.csv")
+        hint = (
+            " (for the quickstart data run `uv run python -m scripts.materialize_data`)"
+            if quickstart
+            else "; check data.path, which is relative to the repository root"
+        )
         raise DataValidationError(
-            path,
-            None,
-            f"file not found under {root}, and no DVC pointer {path}.dvc either (for the "
-            "quickstart data run `uv run python -m scripts.materialize_data`)",
+            path, None, f"file not found under {root}, and no DVC pointer {path}.dvc either{hint}"
         )
     url = remote_url or os.environ.get(DVC_REMOTE_ENV) or stack_remote()
     if not url:

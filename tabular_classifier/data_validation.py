@@ -48,7 +48,9 @@ def _infer_kind(series: pd.Series, source: str, column: str) -> Literal["numeric
     return "numeric" if parsed.notna().mean() >= NUMERIC_LOOKING_FRACTION else "categorical"
 
 
-def _as_numbers(series: pd.Series, source: str, column: str) -> pd.Series:
+def _as_numbers(
+    series: pd.Series, source: str, column: str, hint: str | None = None
+) -> pd.Series:
     """The column as numbers: numeric dtypes as they are, text parsed; errors name the row."""
     if pd.api.types.is_bool_dtype(series.dtype):
         raise DataValidationError(
@@ -69,7 +71,7 @@ def _as_numbers(series: pd.Series, source: str, column: str) -> pd.Series:
             source,
             column,
             f"non-numeric value {to_python_scalar(series.iloc[first])!r} at row "
-            f"{to_python_scalar(series.index[first])}{total} ({_placeholder_hint(source)})",
+            f"{to_python_scalar(series.index[first])}{total} ({hint or _placeholder_hint(source)})",
         )
     return parsed
 
@@ -99,7 +101,9 @@ def _check_numeric(series: pd.Series, source: str, column: str) -> None:
         )
 
 
-def coerce_numeric_text(df: pd.DataFrame, columns: list[str], source: str) -> pd.DataFrame:
+def coerce_numeric_text(
+    df: pd.DataFrame, columns: list[str], source: str, hint: str | None = None
+) -> pd.DataFrame:
     """Turn numeric features written as text into numbers, as a file reader must.
 
     CSV is text, and a Parquet file may store numbers as strings; the row contract
@@ -110,6 +114,8 @@ def coerce_numeric_text(df: pd.DataFrame, columns: list[str], source: str) -> pd
         df: The table as read.
         columns: Its numeric features.
         source: The file, for error messages.
+        hint: What a non-numeric value's message advises, in parentheses; by default, how the
+            training data config reads placeholders as missing (``data.na_values``).
 
     Returns:
         ``df`` itself when nothing needed converting, else a copy whose text columns among
@@ -122,7 +128,7 @@ def coerce_numeric_text(df: pd.DataFrame, columns: list[str], source: str) -> pd
     converted: dict[str, pd.Series] = {}
     for column in columns:
         series = df[column]
-        numbers = _as_numbers(series, source, column)
+        numbers = _as_numbers(series, source, column, hint)
         if numbers is not series:
             converted[column] = numbers
     return df.assign(**converted) if converted else df

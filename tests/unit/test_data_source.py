@@ -132,8 +132,11 @@ def test_the_stack_remote_is_the_dvc_prefix_of_the_artifact_stores_bucket() -> N
 def test_an_untracked_missing_file_and_a_foreign_absolute_path_are_named(
     code_root: Path, tmp_path: Path
 ) -> None:
-    with pytest.raises(DataValidationError, match=r"no DVC pointer data/none.csv.dvc"):
+    with pytest.raises(DataValidationError, match=r"no DVC pointer data/none.csv.dvc") as info:
         locate_data_file("data/none.csv", code_root, str(tmp_path / "remote"))
+    # Walkthrough: every missing file advised the quickstart's materialize_data script.
+    assert "materialize_data" not in str(info.value)
+    assert str(info.value).endswith("check data.path, which is relative to the repository root")
     absent = str(tmp_path / "elsewhere.csv")
     with pytest.raises(DataValidationError, match="repository-relative path") as caught:
         locate_data_file(absent, code_root, str(tmp_path / "remote"))

@@ -6,6 +6,7 @@ Every failure must name the source file and the column, so these tests assert bo
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -385,3 +386,27 @@ def test_row_hashes_equal_pandas_hash_of_the_canonical_frame() -> None:
         row_key_hashes(df, ["s", "f"]),
         pd.util.hash_pandas_object(canonical[["s", "f"]], index=False).to_numpy(np.uint64),
     )
+
+
+def test_a_non_numeric_batch_value_advises_the_training_config_not_the_batch_one(
+    tmp_path: Path,
+) -> None:
+    # Walkthrough: a batch CSV with "oops" in a float column advised "data.na_values", a key
+    # batch_inference.yaml does not have; the model reads with its training config's.
+    from tabular_classifier.batch import read_batch
+    from tabular_classifier.contract import FeatureSpec, RowContract
+
+    path = tmp_path / "batch.csv"
+    path.write_text("x1,x2\n1.0,2.0\n1.5,oops\n?,3.0\n")
+    contract = RowContract([FeatureSpec("x1", "float"), FeatureSpec("x2", "float")], [], ["?"])
+    with pytest.raises(DataValidationError) as info:
+        read_batch(str(path), contract)
+    message = str(info.value)
+    assert message.startswith(f"{path}: column 'x2': non-numeric value 'oops' at row 1 (")
+    assert "training run config's data.na_values" in message and "train again" in message
+    assert "under data.na_values to read them" not in message
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text("x1,x2\n1.0,2.0\n1.5,\n?,3.0\n")
+    batch = read_batch(str(fixed), contract)
+    assert batch["x2"].isna().tolist() == [False, True, False]
+    assert batch["x1"].isna().tolist() == [False, False, True]  # "?" is the model's na_value
