@@ -48,9 +48,7 @@ def _infer_kind(series: pd.Series, source: str, column: str) -> Literal["numeric
     return "numeric" if parsed.notna().mean() >= NUMERIC_LOOKING_FRACTION else "categorical"
 
 
-def _as_numbers(
-    series: pd.Series, source: str, column: str, hint: str | None = None
-) -> pd.Series:
+def _as_numbers(series: pd.Series, source: str, column: str, hint: str | None = None) -> pd.Series:
     """The column as numbers: numeric dtypes as they are, text parsed; errors name the row."""
     if pd.api.types.is_bool_dtype(series.dtype):
         raise DataValidationError(
