@@ -232,10 +232,31 @@ def _check_same_data_contract(model_name: str, feature_schema: FeatureSchema) ->
         if changed:
             raise RuntimeError(
                 f"model '{model_name}' version {other.number} was trained on a different data "
-                f"contract ({', '.join(changed)} differ); give this data its own `model_name` "
-                "(and experiment name) in the run config"
+                f"contract ({', '.join(changed)} differ); "
+                + _contract_advice(feature_schema, previous, changed, other.number)
             )
         return
+
+
+def _contract_advice(
+    schema: FeatureSchema, previous: dict[str, Any], changed: list[str], number: int
+) -> str:
+    """What to do about a data-contract difference.
+
+    The same features typed differently (one table read from CSV and from Parquet infers alike
+    only when the config types it), or other data altogether.
+    """
+    numeric = list(previous.get("numeric_features") or [])
+    categorical = list(previous.get("categorical_features") or [])
+    retyped = set(changed) <= {"numeric_features", "categorical_features"}
+    if retyped and {*numeric, *categorical} == set(schema.feature_columns):
+        return (
+            "the features are the same but typed differently, as when one table is read from "
+            "CSV and from Parquet (a Parquet category or boolean column is numbers or text in "
+            f"CSV): list them in the data config as version {number} had them, "
+            f"numeric_features: {numeric}, categorical_features: {categorical}"
+        )
+    return "give this data its own `model_name` (and experiment name) in the run config"
 
 
 def _new_model_version(model_name: str, pipeline_run: Any) -> Any:
