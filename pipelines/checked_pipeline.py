@@ -17,8 +17,10 @@ from __future__ import annotations
 import difflib
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 from zenml.pipelines.pipeline_definition import Pipeline
 
@@ -47,23 +49,47 @@ class CheckedPipeline(Pipeline):
 
     def _config_error(self, error: ValidationError) -> ConfigError:
         names = list(inspect.signature(self.entrypoint).parameters)
-        problems: list[tuple[str, str]] = []
+        # One entry per parameter: a union (``version: str | int | None``) fails once per
+        # member, at locations such as ("version", "str") that name no key of the file.
+        by_key: dict[str, list[dict[str, Any]]] = {}
         for item in error.errors():
-            key = ".".join(str(part) for part in item["loc"])
-            if item["type"] == "unexpected_keyword_argument":
+            by_key.setdefault(str(item["loc"][0]), []).append(dict(item))
+        problems: list[tuple[str, str]] = []
+        for key, items in by_key.items():
+            kind = items[0]["type"]
+            if kind == "unexpected_keyword_argument":
                 close = difflib.get_close_matches(key, names, n=1)
                 hint = f"did you mean '{close[0]}'? " if close else ""
                 problems.append((key, f"not a parameter ({hint}parameters: {', '.join(names)})"))
-            elif item["type"] == "missing_argument":
+            elif kind == "missing_argument":
                 problems.append((key, "required, and missing"))
+            elif len(items) > 1:
+                wanted = [str(i["msg"]).removeprefix("Input should be ") for i in items]
+                problems.append((key, f"expected {' or '.join(wanted)}"))
             else:
-                problems.append((key, str(item["msg"])))
+                problems.append((key, str(items[0]["msg"])))
         file = run_config_file()
         source = f"parameters of {self.name}"
         source = source if file is None else f"{file}: {source}"
         (key, detail), *others = problems
         detail += "".join(f"; also key '{other}': {text}" for other, text in others)
-        return ConfigError(source, key, detail)
+        return ConfigError(source, key, detail + _missing_block_hint(file))
+
+
+def _missing_block_hint(file: str | None) -> str:
+    """A note when the run config file has no ``parameters:`` block (a misspelt top-level key)."""
+    if file is None:
+        return ""
+    try:
+        document = yaml.safe_load(Path(file).read_text())
+    except (OSError, yaml.YAMLError):
+        return ""
+    if not isinstance(document, dict) or "parameters" in document:
+        return ""
+    keys = [str(key) for key in document]
+    close = difflib.get_close_matches("parameters", keys, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"; {file} has no 'parameters:' block{hint}, top-level keys: {', '.join(keys)}"
 
 
 def checked_pipeline(**options: Any) -> Callable[[Callable[..., Any]], CheckedPipeline]:

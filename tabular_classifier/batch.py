@@ -23,9 +23,10 @@ PROBABILITY = "probability"
 LABEL = "label"
 UNKNOWN_CATEGORIES = "unknown_categories"
 BATCH_PLACEHOLDER_HINT = (
-    "rows count from 0, header excluded; a batch CSV is read with the model's na_values, "
-    "recorded from its training run config's data.na_values: list the placeholder there and "
-    "train again, or replace it with an empty cell in this file"
+    "rows count from 0, header excluded; correct the value in this file. If it stands for a "
+    "missing value, leave the cell empty (the model imputes it as in training) or, for a "
+    "placeholder the model should always read as missing, list it under data.na_values in "
+    "the training run config and train again: a batch CSV is read with the model's na_values"
 )
 """What a non-numeric value in a batch CSV advises: the batch config has no ``na_values``."""
 

@@ -364,3 +364,38 @@ def test_every_bad_pipeline_parameter_is_named_at_once(monkeypatch: pytest.Monke
         "'promotion'? parameters: data, model_config_path, split, model_name, promotion, "
         "reference)"
     )
+
+
+def test_a_union_parameter_of_the_wrong_type_names_the_parameter_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Walkthrough: "version: [1]" gave "key 'version.str': ...; also key 'version.int': ...".
+    from pipelines.batch_inference import batch_inference_pipeline
+
+    monkeypatch.setattr("sys.argv", ["python"])
+    with pytest.raises(ConfigError) as info:
+        batch_inference_pipeline.prepare(path="b.csv", model_name="m", version=[1])
+    assert str(info.value) == (
+        "parameters of batch_inference_pipeline: key 'version': expected a valid string or a "
+        "valid integer"
+    )
+
+
+def test_a_run_config_without_a_parameters_block_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Walkthrough: "paramters:" at the top of the file was reported as "key 'data': required,
+    # and missing", without a word about the misspelt block.
+    from pipelines.training import training_pipeline
+
+    config = tmp_path / "my.yaml"
+    config.write_text("paramters:\n  data: {}\nsettings: {}\n")
+    argv = ["zenml", "pipeline", "run", "pipelines.training.training_pipeline", "-c", str(config)]
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(ConfigError) as info:
+        training_pipeline.prepare()
+    assert str(info.value) == (
+        f"{config}: parameters of training_pipeline: key 'data': required, and missing; "
+        f"{config} has no 'parameters:' block (did you mean 'paramters'?), top-level keys: "
+        "paramters, settings"
+    )

@@ -403,7 +403,8 @@ def test_a_non_numeric_batch_value_advises_the_training_config_not_the_batch_one
         read_batch(str(path), contract)
     message = str(info.value)
     assert message.startswith(f"{path}: column 'x2': non-numeric value 'oops' at row 1 (")
-    assert "training run config's data.na_values" in message and "train again" in message
+    assert "correct the value in this file" in message
+    assert "data.na_values in the training run config and train again" in message
     assert "under data.na_values to read them" not in message
     fixed = tmp_path / "fixed.csv"
     fixed.write_text("x1,x2\n1.0,2.0\n1.5,\n?,3.0\n")
