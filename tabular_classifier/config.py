@@ -248,7 +248,7 @@ def load_model_config(path: str | Path) -> tuple[ModelConfig, str]:
     try:
         config = ModelConfig.model_validate(document)
     except ValidationError as exc:
-        raise config_error(str(path), exc) from None  # the message holds every error
+        raise config_error(str(path), exc, ModelConfig) from None  # the message holds every error
     return config, hashlib.sha256(raw).hexdigest()
 
 
@@ -275,7 +275,7 @@ def load_data_config(raw: Mapping[str, Any] | str | Path, source: str = "<inline
     try:
         return DataConfig.model_validate(document)
     except ValidationError as exc:
-        raise config_error(source, exc) from None  # the message holds every error
+        raise config_error(source, exc, DataConfig) from None  # the message holds every error
 
 
 def load_split_config(raw: Mapping[str, Any] | None, source: str = "<inline>") -> SplitConfig:

@@ -3,8 +3,10 @@
 Shared by every config loader (:mod:`tabular_classifier.config`); knows no config model.
 """
 
+import difflib
 import re
 import sys
+import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,7 +42,31 @@ def _key(loc: tuple[Any, ...]) -> str | None:
     return ".".join(str(part) for part in loc if not _UNION_MEMBER.search(str(part))) or None
 
 
-def config_error(source: str, error: ValidationError) -> ConfigError:
+def _fields_at(model: type[BaseModel] | None, path: Sequence[Any]) -> list[str]:
+    """The field names of the (nested) pydantic model at ``path`` below ``model``, or []."""
+    for part in path:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            return []
+        annotation = model.model_fields[part].annotation
+        members = typing.get_args(annotation) or (annotation,)
+        model = next((m for m in members if isinstance(m, type) and issubclass(m, BaseModel)), None)
+    return list(model.model_fields) if model is not None else []
+
+
+def _with_suggestion(item: dict[str, Any], model: type[BaseModel] | None) -> dict[str, Any]:
+    """An ``extra_forbidden`` error with the closest field name appended to its message."""
+    loc = item["loc"]
+    if item["type"] != "extra_forbidden" or not loc:
+        return item
+    close = difflib.get_close_matches(str(loc[-1]), _fields_at(model, loc[:-1]), n=1)
+    if close:
+        item["msg"] = f"{item['msg']} (did you mean '{close[0]}'?)"
+    return item
+
+
+def config_error(
+    source: str, error: ValidationError, model: type[BaseModel] | None = None
+) -> ConfigError:
     """A pydantic validation's errors as one :class:`ConfigError` naming every bad key.
 
     The error's ``key`` and the start of its message are the first bad key's; every other bad
@@ -50,6 +76,8 @@ def config_error(source: str, error: ValidationError) -> ConfigError:
     Args:
         source: The file or block validated, for the message.
         error: The pydantic error.
+        model: The model validated; when given, a misspelt key is followed by the closest
+            field name (``Extra inputs are not permitted (did you mean 'target'?)``).
 
     Returns:
         The error to raise: ``source``, the first dotted key (None at the top level) and the
@@ -57,7 +85,7 @@ def config_error(source: str, error: ValidationError) -> ConfigError:
     """
     by_key: dict[str | None, list[dict[str, Any]]] = {}
     for item in error.errors():
-        by_key.setdefault(_key(item["loc"]), []).append(dict(item))
+        by_key.setdefault(_key(item["loc"]), []).append(_with_suggestion(dict(item), model))
 
     def message(items: list[dict[str, Any]]) -> str:
         # A union (decision_threshold: number or rule) fails once per member; the member of the
@@ -165,4 +193,4 @@ def validate_block(model: type[_Block], raw: Mapping[str, Any] | None, source: s
     try:
         return model.model_validate(dict(raw or {}))
     except ValidationError as exc:
-        raise config_error(source, exc) from None  # the message holds every error
+        raise config_error(source, exc, model) from None  # the message holds every error

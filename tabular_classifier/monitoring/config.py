@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tabular_classifier.errors import ConfigError
+from tabular_classifier.config_files import config_error
 
 OnDrift = Literal["alert", "retrain"]
 LIVE_METRICS = ("accuracy", "roc_auc", "precision", "recall")
@@ -249,12 +249,5 @@ def load_monitoring_config(raw: Any, source: str) -> MonitoringConfig:
     try:
         return MonitoringConfig.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or None
-        detail = first["msg"]
-        if len(exc.errors()) > 1:
-            others = ", ".join(
-                ".".join(str(p) for p in err["loc"]) or "<root>" for err in exc.errors()[1:]
-            )
-            detail += f" (also invalid: {others})"
-        raise ConfigError(source, key, detail) from exc
+        # Every bad key in one message, a misspelt one with the closest field name.
+        raise config_error(source, exc, MonitoringConfig) from None

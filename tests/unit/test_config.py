@@ -131,7 +131,7 @@ def test_every_bad_key_is_named_in_one_message(tmp_path: Path) -> None:
         f"{path}: key 'dropout': Input should be less than 1"
         "; also key 'batch_size': Input should be greater than or equal to 1"
         "; also key 'epochs': Field required"
-        "; also key 'epoch': Extra inputs are not permitted"
+        "; also key 'epoch': Extra inputs are not permitted (did you mean 'epochs'?)"
     )
 
 
@@ -305,7 +305,7 @@ def test_a_run_config_error_names_the_file_the_parameter_and_every_bad_key(
         )
     assert str(info.value) == (
         "my.yaml: pipeline parameter 'data': key 'target': Field required"
-        "; also key 'targt': Extra inputs are not permitted"
+        "; also key 'targt': Extra inputs are not permitted (did you mean 'target'?)"
     )
     assert info.value.__cause__ is None and info.value.__suppress_context__
 

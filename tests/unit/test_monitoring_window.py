@@ -325,3 +325,15 @@ def test_thresholds_above_one_only_for_unbounded_tests() -> None:
         {"model_name": "m", "drift": {"num_stattest": "psi", "num_stattest_threshold": 1.5}}, "x"
     )
     assert cfg.drift.num_stattest_threshold == 1.5
+
+
+def test_a_misspelt_nested_key_is_named_with_the_closest_field() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_monitoring_config(
+            {"model_name": "m", "window": {"min_rowz": 3}, "drift": {"drift_shar": 1}}, "x.yaml"
+        )
+    assert str(err.value) == (
+        "x.yaml: key 'window.min_rowz': Extra inputs are not permitted (did you mean "
+        "'min_rows'?); also key 'drift.drift_shar': Extra inputs are not permitted (did you "
+        "mean 'drift_share'?)"
+    )
