@@ -965,7 +965,7 @@ def _goals(cells: dict[str, Any], micro: dict[str, Any]) -> list[dict[str, Any]]
                 )
     for name, label in (
         ("numpy_score_1_row", "NumpyScorer.score (the gateway's scorer)"),
-        ("predict_proba_1_row", "Predictor.predict_proba (DataFrame; NumPy MLP up to 64 rows)"),
+        ("predict_proba_1_row", "Predictor.predict_proba (torch, DataFrame)"),
     ):
         t = micro[name]
         goals.append(

@@ -37,7 +37,7 @@ from tabular_classifier.durable_files import json_bytes, sync_directory, write_s
 from tabular_classifier.errors import InputValidationError
 from tabular_classifier.features import FittedPreprocessor
 from tabular_classifier.model import MLPClassifier
-from tabular_classifier.scoring import NumpyMLP, read_bundle_files, sha256
+from tabular_classifier.scoring import read_bundle_files, sha256
 
 FORMAT_VERSION = 2
 """Version of the bundle layout written by :meth:`ModelBundle.save`."""
@@ -267,22 +267,11 @@ class Predictor:
     """Online and batch predictions from a model bundle.
 
     Use :meth:`get` in servers so that each bundle is loaded once per process; instances are
-    read-only after construction and safe to share between threads. Do not change
-    ``bundle.model``'s weights afterwards: the NumPy path below keeps a copy taken at construction.
-
-    Batches of at most :attr:`SMALL_BATCH_ROWS` rows run the network's layers in float64 NumPy
-    (``tabular_classifier.scoring.NumpyMLP``, what the serving gateway runs), larger ones in torch.
-    At that size torch's per-operator dispatch dominates: on 2 cores one row took 7.6 µs in NumPy
-    against 22 µs in torch, 64 rows 23 against 43 µs, 1,024 rows 301 against 101 µs (forward pass
-    only, 30 features, 64-32 hidden units, 2026-12-03). The two agree to about 1e-7 in probability
-    (float64 against torch's float32 products); ``tests/unit/test_predictor.py`` checks 1e-6.
+    read-only after construction and safe to share between threads.
 
     Args:
         bundle: The loaded bundle; its model is put in eval mode.
     """
-
-    SMALL_BATCH_ROWS: ClassVar[int] = 64
-    """The most rows a batch may have to be scored in NumPy rather than torch."""
 
     _instances: ClassVar[dict[Path, "Predictor"]] = {}
     _instances_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -290,7 +279,6 @@ class Predictor:
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
         bundle.model.eval()
-        self._small_batches = NumpyMLP(bundle.model.linear_layers(), bundle.model.activation)
         labels = [bundle.schema.negative_label, bundle.schema.positive_label]
         # Strings go in an object array: numpy's fixed-width unicode dtype would surprise callers
         # that serialise the predictions.
@@ -369,8 +357,6 @@ class Predictor:
     def logits(self, rows: ParsedRows) -> np.ndarray:
         """The network's logits for rows the contract already parsed, before the temperature.
 
-        In NumPy for at most :attr:`SMALL_BATCH_ROWS` rows, in torch otherwise (class docstring).
-
         Args:
             rows: From this predictor's contract.
 
@@ -378,8 +364,6 @@ class Predictor:
             float64 array of shape (rows.n_rows,).
         """
         features = self.bundle.preprocessor.transform_parsed(rows)
-        if rows.n_rows <= self.SMALL_BATCH_ROWS:
-            return self._small_batches.logits(features)
         with torch.inference_mode():
             logits = self.bundle.model.infer(torch.from_numpy(features)).double()
         result: np.ndarray = logits.numpy()
