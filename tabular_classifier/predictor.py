@@ -33,7 +33,6 @@ import torch
 from tabular_classifier.config import ModelConfig, config_to_dict
 from tabular_classifier.contract import ErrorKind, FeatureSpec, ParsedRows, RowContract
 from tabular_classifier.data import FeatureSchema
-from tabular_classifier.durable_files import json_bytes, sync_directory, write_synced
 from tabular_classifier.errors import InputValidationError
 from tabular_classifier.features import FittedPreprocessor
 from tabular_classifier.model import MLPClassifier
@@ -56,6 +55,31 @@ def derive_contract(
     return RowContract(specs, [schema.target, *schema.dropped_columns]).with_model(
         preprocessor.categories, preprocessor.means, preprocessor.scales, model.linear_layers()
     )
+
+
+def _json_bytes(document: dict[str, Any], name: str) -> bytes:
+    try:
+        text = json.dumps(document, indent=2, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: cannot be written as strict JSON: {exc}") from exc
+    return (text + "\n").encode("utf-8")
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync_directory(path: Path) -> None:
+    # A rename is durable only once the directory entry itself is flushed (POSIX only).
+    if os.name == "posix":
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 @dataclass
@@ -148,8 +172,8 @@ class ModelBundle:
             for name, tensor in self.model.state_dict().items()
         }
         weights = safetensors.torch.save(tensors, metadata={"format_version": str(FORMAT_VERSION)})
-        preprocessor = json_bytes(self.preprocessor.to_dict(), "preprocessor.json")
-        metadata = json_bytes(
+        preprocessor = _json_bytes(self.preprocessor.to_dict(), "preprocessor.json")
+        metadata = _json_bytes(
             {
                 "format_version": FORMAT_VERSION,
                 "schema": self.schema.to_dict(),
@@ -180,8 +204,8 @@ class ModelBundle:
             # (serving containers), like any other artifact.
             staging.chmod(0o755)
             for name, data in zip(self.FILES, (weights, preprocessor, metadata), strict=True):
-                write_synced(staging / name, data)
-            sync_directory(staging)
+                _write_synced(staging / name, data)
+            _sync_directory(staging)
             if target.exists():
                 retired = target.parent / f".{target.name}.{uuid.uuid4().hex}.old"
                 os.replace(target, retired)
@@ -193,7 +217,7 @@ class ModelBundle:
                 shutil.rmtree(retired, ignore_errors=True)
             else:
                 os.replace(staging, target)
-            sync_directory(target.parent)
+            _sync_directory(target.parent)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
