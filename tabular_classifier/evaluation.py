@@ -68,7 +68,8 @@ class EvaluationReport:
             same way; ``metrics["test_pr_auc"]`` is computed on every row.
         smoke_sample: Up to 20 test rows (feature columns only), as JSON records of canonical
             values (``ParsedRows.json_rows``).
-        smoke_probabilities: The positive-class probabilities (float64) the model gave them.
+        smoke_probabilities: The positive-class probabilities (float64) the model gave them,
+            scored as one request of these rows alone (what the deployment smoke tests send).
         plots: PNG bytes keyed by ``confusion_matrix``, ``roc_curve``, ``precision_recall_curve``
             and ``reliability_diagram``.
         threshold_rule: The rule that chose ``threshold`` on the validation split, or None for a
@@ -300,7 +301,12 @@ def evaluate(
     metrics = _scalar_metrics(y_true, proba, threshold)
     reliability = reliability_curve(y_true, proba)
     # The sample in canonical JSON values: what a client sends, parsed again as served.
-    sample = rows.take(np.arange(min(SMOKE_SAMPLE_ROWS, rows.n_rows))).json_rows()
+    smoke_rows = rows.take(np.arange(min(SMOKE_SAMPLE_ROWS, rows.n_rows)))
+    sample = smoke_rows.json_rows()
+    # Scored on their own, as the smoke request sends them: a predictor may score small batches
+    # on another path than the whole split (Predictor.SMALL_BATCH_ROWS), and a reloaded or served
+    # model must reproduce these bit for bit.
+    smoke_probabilities = predictor.score(smoke_rows) if smoke_rows.n_rows else proba[:0]
     names = predictor.contract.names
     return EvaluationReport(
         metrics=metrics,
@@ -320,7 +326,7 @@ def evaluate(
         if len(pr_thr)
         else {"precision": [], "recall": [], "thresholds": []},
         smoke_sample=[dict(zip(names, row, strict=True)) for row in sample],
-        smoke_probabilities=proba[: len(sample)].astype(np.float64).tolist(),
+        smoke_probabilities=smoke_probabilities.astype(np.float64).tolist(),
         plots={
             "confusion_matrix": plot_confusion_matrix(cm, label_names),
             "roc_curve": plot_roc_curve(y_true, proba),

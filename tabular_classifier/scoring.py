@@ -202,6 +202,44 @@ def _derived_contract(
     )
 
 
+class NumpyMLP:
+    """``MLPClassifier``'s eval-mode forward pass in float64 NumPy, one matrix product per layer.
+
+    ``Linear -> activation`` per hidden layer (dropout is the identity in eval mode), then
+    ``Linear``. Read-only after construction and safe to share between threads.
+
+    Args:
+        layers: (weight of shape (out, in), bias of shape (out,)) per linear layer, input to
+            output, as ``MLPClassifier.linear_layers`` or :func:`_linear_layers` give them.
+        activation: A key of :data:`ACTIVATIONS`.
+
+    Raises:
+        UnsupportedBundle: If ``activation`` is not one of :data:`ACTIVATIONS`.
+    """
+
+    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray]], activation: str) -> None:
+        if activation not in ACTIVATIONS:
+            raise UnsupportedBundle(f"activation {activation!r} has no NumPy version")
+        self.n_inputs = int(layers[0][0].shape[1])
+        # Transposed once, so each layer is one (n, in) @ (in, out) product.
+        self._layers = [
+            (np.ascontiguousarray(w.T, dtype=np.float64), np.asarray(b, dtype=np.float64))
+            for w, b in layers
+        ]
+        self._activation = ACTIVATIONS[activation]
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """float64 (n,): the logits of float32 or float64 features of shape (n, n_inputs)."""
+        hidden = features.astype(np.float64)
+        last = len(self._layers) - 1
+        for k, (weight_t, bias) in enumerate(self._layers):
+            hidden = hidden @ weight_t + bias
+            if k < last:
+                hidden = self._activation(hidden)
+        result: np.ndarray = hidden[:, 0]
+        return result
+
+
 class NumpyScorer:
     """Probabilities and labels of a bundle, computed in NumPy (see the module docstring).
 
@@ -250,14 +288,12 @@ class NumpyScorer:
             self._lookups.append({text: offset + k for k, text in enumerate(known)})
             offset += len(known)
         self.n_features = offset
-        if layers[0][0].shape[1] != self.n_features:
+        self._mlp = NumpyMLP(layers, activation)
+        if self._mlp.n_inputs != self.n_features:
             raise ValueError(
-                f"the model takes {layers[0][0].shape[1]} features but the preprocessor "
+                f"the model takes {self._mlp.n_inputs} features but the preprocessor "
                 f"produces {self.n_features}"
             )
-        # Transposed once, so each layer is one (n, in) @ (in, out) product.
-        self._layers = [(np.ascontiguousarray(w.T), b) for w, b in layers]
-        self._activation = ACTIVATIONS[activation]
         schema = metadata["schema"]
         self.label_texts = (str(schema["negative_label"]), str(schema["positive_label"]))
 
@@ -311,14 +347,7 @@ class NumpyScorer:
 
     def logits(self, rows: ParsedRows) -> np.ndarray:
         """float64 (rows.n_rows,): the network's logits, before the temperature."""
-        hidden = self.features(rows).astype(np.float64)
-        last = len(self._layers) - 1
-        for k, (weight_t, bias) in enumerate(self._layers):
-            hidden = hidden @ weight_t + bias
-            if k < last:
-                hidden = self._activation(hidden)
-        result: np.ndarray = hidden[:, 0]
-        return result
+        return self._mlp.logits(self.features(rows))
 
     def score(self, rows: ParsedRows) -> np.ndarray:
         """float64 (rows.n_rows,): probability of the positive class, ``sigmoid(logit / T)``.

@@ -147,3 +147,19 @@ def test_reference_config_is_validated() -> None:
     with pytest.raises(ConfigError, match="sample_size"):
         load_reference_config({"sample_size": 5})
     assert load_reference_config(None) == ReferenceConfig()
+
+
+def test_smoke_probabilities_are_what_a_request_of_the_smoke_rows_alone_gets(
+    bundle: ModelBundle,
+) -> None:
+    """The smoke rows are scored on their own (20 rows: the predictor's NumPy path), not sliced
+    from the whole split (1,000 rows: torch), so a reloaded or served model reproduces them
+    bit for bit; the two paths still agree to 1e-6."""
+    test = _table(1000, seed=3)
+    predictor = Predictor(bundle)
+    report = evaluate(predictor, test, bundle.schema)
+    assert len(report.smoke_probabilities) == 20 <= Predictor.SMALL_BATCH_ROWS < len(test)
+    again = Predictor(bundle).predict_proba(report.smoke_frame())
+    np.testing.assert_array_equal(again, np.asarray(report.smoke_probabilities))
+    whole = predictor.predict_proba(test.drop(columns=["target"]))[:20]
+    np.testing.assert_allclose(whole, report.smoke_probabilities, rtol=0, atol=1e-6)

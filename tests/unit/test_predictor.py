@@ -298,3 +298,34 @@ def test_a_non_finite_output_is_refused_not_returned(bundle: ModelBundle) -> Non
     with pytest.raises(InputValidationError) as err:
         Predictor(broken).predict_proba(churn_table(3))
     assert (err.value.kind, err.value.row) == ("unscorable", 0)
+
+
+def test_small_batches_are_scored_in_numpy_as_the_gateway_scores_them(
+    bundle: ModelBundle, tmp_path: Path
+) -> None:
+    """Up to SMALL_BATCH_ROWS rows: NumPy, bit-identical to the gateway's NumpyScorer; above it:
+    torch, bit-identical to the module's own forward pass; both agree to 1e-6."""
+    from tabular_classifier.scoring import NumpyScorer
+
+    bundle.save(tmp_path / "model")
+    predictor = Predictor.from_directory(tmp_path / "model")
+    scorer = NumpyScorer.from_directory(tmp_path / "model")
+    small = Predictor.SMALL_BATCH_ROWS
+    assert small == 64
+    frame = churn_table(small + 1, seed=5).drop(columns=["churn"])
+    for rows in (frame.iloc[:1], frame.iloc[:small]):
+        parsed = predictor.contract.parse_frame(rows)
+        np.testing.assert_array_equal(
+            predictor.predict_proba(rows), scorer.score(scorer.contract.parse_frame(rows))
+        )
+        assert predictor.logits(parsed).dtype == np.float64
+    whole = predictor.predict_proba(frame)  # 65 rows: the torch path
+    features = torch.from_numpy(
+        predictor.bundle.preprocessor.transform_parsed(predictor.contract.parse_frame(frame))
+    )
+    with torch.no_grad():
+        torch_logits = predictor.bundle.model(features).double().numpy()
+    expected = 0.5 * (1.0 + np.tanh(0.5 * (torch_logits / predictor.bundle.temperature)))
+    np.testing.assert_array_equal(whole, expected)
+    one_by_one = np.concatenate([predictor.predict_proba(frame.iloc[[i]]) for i in range(65)])
+    np.testing.assert_allclose(one_by_one, whole, rtol=0, atol=1e-6)
