@@ -212,19 +212,33 @@ def _scoring(route: Route | None) -> str | None:
     return gateway_scoring(route.model_name, route.deployment_id)
 
 
-def _healthy(route: Route) -> bool:
-    """Whether the route's port is answered by its recorded process alone, with 200 on health."""
+def _healthy(route: Route, attempts: int = 2) -> bool:
+    """Whether the route's port is answered by its recorded process alone, with 200 on health.
+
+    A failed check is tried once more after 0.5 s, the second time with 5 s to answer: a
+    server that is merely slow for a moment on a busy machine (2 s was seen to lapse in CI
+    while other servers stopped) is not reported unhealthy. A healthy server answers the first
+    check in milliseconds, so ``status`` stays fast.
+    """
+    import time
     import urllib.request
 
     from serving.identity import check_listener
 
-    if check_listener(route.port, route.server) is not None:
-        return False
-    try:
-        with urllib.request.urlopen(route.health_url, timeout=2.0) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except OSError:
-        return False
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(0.5)
+        if check_listener(route.port, route.server) is not None:
+            continue
+        try:
+            with urllib.request.urlopen(  # noqa: S310
+                route.health_url, timeout=2.0 if attempt == 0 else 5.0
+            ) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def _production_version(table: RouteTable) -> str | None:

@@ -128,3 +128,37 @@ def test_route_json_round_trips_and_old_files_still_read(tmp_path: Path, health_
     assert read.active is not None and read.active.deployment_id == ""
     assert read.active.model_name == "card_classifier"
     assert read.history == ()
+
+
+def test_status_does_not_call_a_server_unhealthy_for_one_slow_answer() -> None:
+    """``release status``'s health check: a server whose first /ping takes 3 s (past the 2 s
+    timeout; seen in CI while other servers stopped) is healthy on the retry; a closed port,
+    or a single attempt, is not."""
+    from release.__main__ import _healthy
+
+    pings: list[float] = []
+
+    class SlowOnce(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            pings.append(1.0)
+            if len(pings) == 1:
+                threading.Event().wait(3.0)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowOnce)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        route = _route("m", "1", f"http://127.0.0.1:{server.server_address[1]}/ping")
+        assert _healthy(route, attempts=1) is False  # the slow first answer
+        pings.clear()
+        assert _healthy(route) is True
+        assert len(pings) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _healthy(_route("m", "1", _closed_port_url())) is False
