@@ -16,7 +16,6 @@ the per-row records (:func:`serving.log_lines.serving_records`).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ import numpy as np
 import orjson
 
 from serving.log_lines import answer_body, columnar_line, encoded_values, serving_lines
-from serving.prediction_log import utc_now
+from serving.prediction_log import utc_now, uuid4_hex
 from serving.routing import Route
 from tabular_classifier.contract import ParsedRows
 from tabular_classifier.scoring import NumpyScorer
@@ -58,7 +57,7 @@ def request_meta(request_id: str, model_name: str, latency_s: float) -> dict[str
         "source": "serving",
         "model_name": model_name,
         "latency_ms": latency_s * 1000.0,
-        "prediction_id_base": uuid.uuid4().hex,
+        "prediction_id_base": uuid4_hex(),
     }
 
 

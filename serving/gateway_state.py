@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -130,3 +131,27 @@ class GatewayMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # Label children looked up once each, on first use (a series appears in /metrics when
+        # it first counts, as with labels()): ``labels()`` validates its arguments every call.
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Counter, *labels: str) -> Any:
+        key = (str(id(metric)), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def answered(self, route: Route, n_rows: int, latency_s: float, in_process: bool) -> None:
+        """Count an answered (200) prediction request.
+
+        Args:
+            route: The route that answered (its model name and version label the rows).
+            n_rows: Rows predicted.
+            latency_s: The request's latency, in seconds.
+            in_process: Whether the gateway scored it (else a model server did).
+        """
+        self.latency.observe(latency_s)
+        self._child(self.requests, "200").inc()
+        self._child(self.predictions, route.model_name, route.model_version).inc(n_rows)
+        self._child(self.scoring, "in_process" if in_process else "model_server").inc()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,19 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def uuid4_hex() -> str:
+    """A random RFC 4122 version-4 UUID as 32 lowercase hex digits, as ``uuid.uuid4().hex``.
+
+    The same 122 random bits from ``os.urandom`` with the version and variant bits set as
+    RFC 4122 section 4.4 says, without building a ``uuid.UUID`` object: about 1 µs instead of
+    about 4 µs, on every request of the gateway (request and prediction ids).
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # variant 10xx (RFC 4122)
+    return raw.hex()
+
+
 class JsonlPredictionWriter:
     """Thread-safe appender of JSON lines, one file per UTC day, readable by the owner only.
 
@@ -97,6 +111,7 @@ class JsonlPredictionWriter:
         self._directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._day = ""
+        self._day_ends = 0.0  # epoch seconds of the next UTC midnight after self._day's file opened
         self._fd: int | None = None
         self._fresh_line = False
 
@@ -132,11 +147,16 @@ class JsonlPredictionWriter:
         Raises:
             OSError: If the file cannot be opened or written (disk full, permissions).
         """
-        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        now = time.time()
         with self._lock:
-            if day != self._day or self._fd is None:
-                self.close_unlocked()
-                self._open(day)
+            # POSIX time has exactly 86,400 s per UTC day: the day's name is formatted only
+            # when a midnight has passed (or nothing is open), not on every request.
+            if now >= self._day_ends or self._fd is None:
+                day = time.strftime("%Y-%m-%d", time.gmtime(now))
+                if day != self._day or self._fd is None:
+                    self.close_unlocked()
+                    self._open(day)
+                self._day_ends = (now // 86_400 + 1) * 86_400
             assert self._fd is not None
             if self._fresh_line:
                 data = b"\n" + data

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import stat
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from serving.prediction_log import JsonlPredictionWriter
+import pytest
+
+from serving.prediction_log import JsonlPredictionWriter, uuid4_hex
 from tabular_classifier.monitoring.config import WindowConfig
 from tabular_classifier.monitoring.window import read_window
 from tests.unit.test_monitoring_window import _features, _rows
@@ -60,3 +63,41 @@ def test_after_a_torn_last_line_the_next_record_starts_a_fresh_line(tmp_path: Pa
         "torn_line",
         2,
     )
+
+
+def test_each_utc_day_gets_its_own_file_across_midnight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day's name is formatted only when a midnight has passed: lines written 0.1 s before
+    and after 2026-12-03 00:00 UTC land in two files, and later lines of a day in the same one."""
+    from serving import prediction_log
+
+    midnight = datetime(2026, 12, 3, tzinfo=UTC).timestamp()
+    clock = iter([midnight - 0.1, midnight - 0.05, midnight + 0.1, midnight + 3600.0])
+    monkeypatch.setattr(prediction_log.time, "time", lambda: next(clock))
+    writer = JsonlPredictionWriter(tmp_path)
+    for start in range(4):
+        writer.write(_rows(1, "1", start=start))
+    writer.close()
+    monkeypatch.undo()
+    ids = {
+        path.name: [json.loads(line)["prediction_id"] for line in path.read_text().splitlines()]
+        for path in sorted(tmp_path.glob("serving-*.jsonl"))
+    }
+    assert ids == {
+        "serving-2026-12-02.jsonl": ["1-0", "1-1"],
+        "serving-2026-12-03.jsonl": ["1-2", "1-3"],
+    }
+
+
+def test_ids_are_random_rfc_4122_version_4_uuids() -> None:
+    ids = [uuid4_hex() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    for value in ids:
+        parsed = uuid.UUID(hex=value)
+        assert (len(value), parsed.hex, parsed.version, parsed.variant) == (
+            32,
+            value,
+            4,
+            uuid.RFC_4122,
+        )
