@@ -18,7 +18,9 @@ data, trains and deploys the model with the README's commands, starts a plain
     worker; ``--serve-workers`` to change it);
   * ``in_process``: ``Predictor.predict_proba`` on a DataFrame in this process (sequential
     calls; no HTTP, no JSON), with torch's default threads and with one thread; and the
-    gateway's ``NumpyScorer.score`` on rows already parsed (``in_process_numpy``).
+    gateway's ``NumpyScorer.score`` on rows already parsed (``in_process_numpy``). These run
+    after training and before the deployment, while no server of the run is up, so they
+    measure the predictor's own cost; the deployment must then serve the version measured.
 
 for 1-row and 1,000-row payloads (rows of ``data/breast_cancer.csv`` without ``target``, as
 MLflow ``dataframe_split`` JSON) at concurrency 1 and 8. The load generator is one thread per
@@ -142,19 +144,30 @@ def _run(cmd: list[str], env: dict[str, str], log: Path, timeout: int = 900) -> 
     return result.stdout
 
 
-def _deploy(env: dict[str, str], work: Path) -> dict[str, Any]:
-    """Stack, data, training, deployment: the README's commands. Returns route.json."""
+def _train(env: dict[str, str], work: Path) -> None:
+    """Stack, data and training: the README's commands, up to the deployment."""
     log = work / "setup.log"
     python = str(BIN / "python")
     zenml = str(BIN / "zenml")
     _run([zenml, "init"], env, log)
     _run([python, "-m", "stacks", "apply", "stacks/local.yaml"], env, log)
     _run([python, "-m", "scripts.materialize_data"], env, log)
-    for pipeline, config in (
-        ("pipelines.training.training_pipeline", "configs/training.yaml"),
-        ("pipelines.deployment.deployment_pipeline", "configs/deployment.yaml"),
-    ):
-        _run([zenml, "pipeline", "run", pipeline, "-c", config], env, log)
+    _run(
+        [zenml, "pipeline", "run", "pipelines.training.training_pipeline"]
+        + ["-c", "configs/training.yaml"],
+        env,
+        log,
+    )
+
+
+def _deploy(env: dict[str, str], work: Path) -> dict[str, Any]:
+    """The README's deployment pipeline run. Returns the default model's active route."""
+    _run(
+        [str(BIN / "zenml"), "pipeline", "run", "pipelines.deployment.deployment_pipeline"]
+        + ["-c", "configs/deployment.yaml"],
+        env,
+        work / "setup.log",
+    )
     route_file = work / "zenml" / "serving" / "route.json"
     routes = json.loads(route_file.read_text())
     # One table per model (serving.routing.ServingRoutes); the default model is the one deployed.
@@ -173,6 +186,7 @@ def export():
     client = Client()
     version = client.get_model_version(sys.argv[1], sys.argv[2])
     version.get_artifact("classifier").load().save(sys.argv[3])
+    print(version.name, version.number)
     print(client.active_stack.experiment_tracker.get_tracking_uri())
 
 
@@ -180,15 +194,24 @@ export()
 """
 
 
-def _export_bundle(env: dict[str, str], work: Path, model_version: str) -> tuple[Path, str]:
-    """Save the model version's ``classifier`` bundle under ``work``; return it and the URI."""
+def _export_bundle(env: dict[str, str], work: Path, model_version: str) -> tuple[Path, str, str]:
+    """Save a model version's ``classifier`` bundle under ``work``.
+
+    Args:
+        model_version: A ZenML model version name, number or stage (``latest``).
+
+    Returns:
+        The bundle directory, the model version's name and number (space-separated) and the
+        MLflow tracking URI.
+    """
     bundle_dir = work / "bundle"
     out = _run(
         [str(BIN / "python"), "-c", _EXPORT, MODEL_NAME, model_version, str(bundle_dir)],
         env,
         work / "setup.log",
     )
-    return bundle_dir, out.strip().splitlines()[-1]
+    version, tracking_uri = out.strip().splitlines()[-2:]
+    return bundle_dir, version, tracking_uri
 
 
 def _http_get(url: str, timeout: float = 2.0) -> int:
@@ -965,7 +988,7 @@ def _goals(cells: dict[str, Any], micro: dict[str, Any]) -> list[dict[str, Any]]
                 )
     for name, label in (
         ("numpy_score_1_row", "NumpyScorer.score (the gateway's scorer)"),
-        ("predict_proba_1_row", "Predictor.predict_proba (torch, DataFrame)"),
+        ("predict_proba_1_row", "Predictor.predict_proba (DataFrame; NumPy MLP up to 64 rows)"),
     ):
         t = micro[name]
         goals.append(
@@ -1083,8 +1106,23 @@ def main() -> None:
         print("setup (isolated ZenML store):", flush=True)
         checkout = _git()
         copy_checkout(work / "repo")
+        _train(env, work)
+        bundle_dir, trained, tracking_uri = _export_bundle(env, work, "latest")
+        # The copy's data, as materialized by the README's command above.
+        frames = _frames(work / "repo" / DATA.relative_to(ROOT))
+        # In-process cells first, while no server of this run is up: they measure the
+        # predictor's own cost, not its share of 2 cores with four idle servers (their
+        # timers and health checks) beside it.
+        print("in process (before any server starts)", flush=True)
+        in_cells, micro, in_process_answers = _in_process(
+            bundle_dir, frames, requests, args.micro_calls
+        )
         route = _deploy(env, work)
-        bundle_dir, tracking_uri = _export_bundle(env, work, route["model_version"])
+        if str(route["model_version"]) not in trained.split():
+            raise SystemExit(
+                f"the deployment serves model version {route['model_version']}, but the "
+                f"in-process cells measured {trained}, the version just trained"
+            )
         serve, serve_url = _start_mlflow_serve(
             env, tracking_uri, route["registered_version"], work, args.serve_workers
         )
@@ -1117,8 +1155,6 @@ def main() -> None:
                 "routes to a server of another run. Run again when the machine is quieter."
             )
         workers = {name: _workers(pid) for name, pid in servers.items()}
-        # The copy's data, as materialized by the README's command above.
-        frames = _frames(work / "repo" / DATA.relative_to(ROOT))
         bodies = {rows: _body(frame) for rows, frame in frames.items()}
 
         print("warm-up", flush=True)
@@ -1128,10 +1164,7 @@ def main() -> None:
                 rows: _warm_up(url, bodies[rows], warmups[rows], rows) for rows in ROW_COUNTS
             }
 
-        print("in process", flush=True)
-        in_cells, micro, answers["in_process"] = _in_process(
-            bundle_dir, frames, requests, args.micro_calls
-        )
+        answers["in_process"] = in_process_answers
 
         cells: dict[str, Any] = {}
         load_average = {"before": os.getloadavg()}
