@@ -5,7 +5,7 @@ In a temporary copy of the working tree, on an isolated ZenML store (temporary
 data, trains and deploys the model with the README's commands, starts a plain
 ``mlflow models serve`` on the same registered version, then measures:
 
-  * ``floor``: a plain FastAPI/uvicorn endpoint (1 worker) running the torch ``Predictor`` in
+  * ``floor``: a plain FastAPI/uvicorn endpoint (1 worker) running the ``Predictor`` in
     process on the same bundle: the body parsed once by the row contract
     (``serving.contract.parse_rows``), ``Predictor.score``, the answer; no routing, no log, no
     metrics; one torch and BLAS thread, as the gateway. What one Python process can do, the
@@ -44,7 +44,7 @@ then the process groups), the temporary copy and store deleted, and the checkout
 ``.zen/config.yaml`` put back byte for byte should anything have touched it.
 
 Usage: python -m benchmarks.serving_latency [--requests-1 400] [--requests-1000 60]
-(from the repository root; about 10 minutes)
+(from the repository root; about 2-4 minutes on 2 cores)
 """
 
 from __future__ import annotations
@@ -270,7 +270,8 @@ def _start_mlflow_serve(
     raise SystemExit("mlflow models serve did not answer /ping within 180 s")
 
 
-# The floor: a plain FastAPI endpoint, one uvicorn worker, the torch Predictor in process.
+# The floor: a plain FastAPI endpoint, one uvicorn worker, the Predictor in process (NumPy MLP
+# for up to 64 rows, torch above: Predictor.SMALL_BATCH_ROWS).
 _FLOOR = """
 import sys
 
