@@ -17,7 +17,13 @@ import os
 import sys
 from typing import Any
 
-from serving.gateway_process import gateway_alive, gateway_scoring, start_gateway, stop_gateway
+from serving.gateway_process import (
+    gateway_alive,
+    gateway_scoring,
+    serving_port,
+    start_gateway,
+    stop_gateway,
+)
 from serving.routing import Route, RouteTable, gateway_url, read_serving, write_routes
 
 # Each subcommand's one-line help (shown by ``--help``) and its longer description.
@@ -168,18 +174,19 @@ def _status(model: str | None, production: bool) -> dict[str, Any]:
             contract = routes[key].pop("contract")
             routes[key]["columns"] = len(contract["features"])  # RowContract.to_dict()
     history = routes.pop("history")
-    base = gateway_url()
+    port = serving_port()  # the running gateway's, whatever this shell's TABULAR_GATEWAY_PORT
+    base = gateway_url(port)
     return {
         "endpoint": f"{base}/invocations"
         if model is None
         else f"{base}/models/{model}/invocations",
-        "gateway_running": gateway_alive(),
+        "gateway_running": gateway_alive(port),
         "default_model": serving.default_model,
         "active_server_healthy": table.active is not None and _healthy(table.active),
         # The previous server is kept for an instant rollback; a dead one is flagged here
         # (rollback then restarts it or redeploys that version).
         "previous_server_healthy": None if table.previous is None else _healthy(table.previous),
-        "scoring": _scoring(table.active),
+        "scoring": _scoring(table.active, port),
         **({"production_version": _production_version(table)} if production else {}),
         **routes,
         # The newest entries of the production history that rollback reads.
@@ -193,14 +200,14 @@ def _status(model: str | None, production: bool) -> dict[str, Any]:
                 "active_version": None if t.active is None else t.active.model_version,
                 "deployment_id": None if t.active is None else t.active.deployment_id,
                 "active_server_healthy": t.active is not None and _healthy(t.active),
-                "scoring": _scoring(t.active),
+                "scoring": _scoring(t.active, port),
             }
             for name, t in sorted(serving.models.items())
         },
     }
 
 
-def _scoring(route: Route | None) -> str | None:
+def _scoring(route: Route | None, port: int) -> str | None:
     """How the gateway scores ``route``: ``in_process``, ``model_server``, or ``None``.
 
     Asked of the running gateway (``/models/<name>/health``), which alone knows whether it
@@ -209,7 +216,7 @@ def _scoring(route: Route | None) -> str | None:
     """
     if route is None:
         return None
-    return gateway_scoring(route.model_name, route.deployment_id)
+    return gateway_scoring(route.model_name, route.deployment_id, port)
 
 
 def _healthy(route: Route, attempts: int = 2) -> bool:

@@ -33,6 +33,7 @@ from release.production import (
     set_production,
 )
 from release.switching import switch
+from serving.gateway_process import check_gateway_port
 from serving.identity import check_listener
 from serving.routing import HistoryEntry, Route, RouteTable, read_routes, read_serving
 
@@ -134,6 +135,11 @@ def rollback(
         DeploymentError: If there is nothing to roll back to or it cannot be brought up;
             the served version keeps serving and production is unchanged.
     """
+    try:
+        # Before anything is restarted or routed, as a deployment does (release.switching).
+        check_gateway_port()
+    except RuntimeError as exc:
+        raise DeploymentError(str(exc)) from exc
     serving = read_serving()
     table = serving.table(model_name)
     active = table.active

@@ -86,13 +86,43 @@ def gateway_scoring(
     return scoring if scoring in ("in_process", "model_server") else None
 
 
-def check_gateway_port(port: int | None = None) -> None:
-    """Refuse a gateway port that another program holds (our own gateway there is fine).
+def _other_port(port: int, directory: Path) -> None:
+    """Refuse ``port`` when this state directory's gateway already runs on another one.
+
+    Raises:
+        RuntimeError: Naming the running port and how to use it or stop it.
+    """
+    supervisor = running_supervisor(directory)
+    if supervisor is not None and supervisor[1] != port:
+        raise RuntimeError(
+            f"the gateway of {directory} already runs on port {supervisor[1]} (supervisor PID "
+            f"{supervisor[0]}); use that port (TABULAR_GATEWAY_PORT={supervisor[1]}) or stop it "
+            "first (python -m release stop)"
+        )
+
+
+def serving_port(directory: Path | None = None) -> int:
+    """The port clients reach the gateway on: the running gateway's, else :func:`gateway_port`.
+
+    ``release status`` reports this one, so a shell without ``TABULAR_GATEWAY_PORT`` still
+    shows where the gateway of this state directory really answers.
+    """
+    supervisor = running_supervisor(directory)
+    return supervisor[1] if supervisor is not None else gateway_port()
+
+
+def check_gateway_port(port: int | None = None, directory: Path | None = None) -> None:
+    """Refuse a gateway port before anything is started or routed.
+
+    Deployments and rollbacks call it first: a port another program holds, or a port other
+    than the one this state directory's gateway already runs on, would otherwise fail the
+    switch after the new model server started and ``route.json`` was rewritten.
 
     Raises:
         RuntimeError: Naming the port and ``TABULAR_GATEWAY_PORT``.
     """
     port = port or gateway_port()
+    _other_port(port, directory or state_dir())
     if gateway_alive(port):
         return
     with socket.socket() as probe:
@@ -161,13 +191,8 @@ def start_gateway(
     """
     port = port or gateway_port()
     directory = directory or state_dir()
+    _other_port(port, directory)
     supervisor = running_supervisor(directory)
-    if supervisor is not None and supervisor[1] != port:
-        raise RuntimeError(
-            f"the gateway of {directory} already runs on port {supervisor[1]} (supervisor PID "
-            f"{supervisor[0]}); use that port (TABULAR_GATEWAY_PORT={supervisor[1]}) or stop it "
-            "first (python -m release stop)"
-        )
     if gateway_alive(port):
         if supervisor is not None:
             return 0

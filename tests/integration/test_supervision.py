@@ -122,3 +122,34 @@ def test_a_second_gateway_on_another_port_for_the_same_state_is_refused(
         assert f"TABULAR_GATEWAY_PORT={port}" in str(refused.value)
         assert start_gateway(port=port, directory=tmp_path, timeout=60) == 0  # already running
     assert running_supervisor(tmp_path) is None
+
+
+def test_a_shell_with_another_gateway_port_is_refused_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walkthrough: with the gateway on one port and ``TABULAR_GATEWAY_PORT`` naming another,
+    a deployment started a model server and rewrote route.json before start_gateway refused
+    the port. ``check_gateway_port`` (the first call of deploy and rollback) now refuses it;
+    ``release status`` reports the port the gateway really answers on."""
+    from release.__main__ import _status
+    from serving.gateway_process import check_gateway_port, serving_port
+
+    with fake_deployment(monkeypatch, tmp_path, "port_model", "p" * 32) as (port, _):
+        other = free_port()
+        monkeypatch.setenv("TABULAR_SERVING_STATE", str(tmp_path))
+        monkeypatch.setenv("TABULAR_GATEWAY_PORT", str(other))
+        before = (tmp_path / "route.json").read_bytes()
+        with pytest.raises(RuntimeError) as refused:
+            check_gateway_port()
+        assert str(refused.value).startswith(
+            f"the gateway of {tmp_path} already runs on port {port} (supervisor PID "
+        )
+        assert (tmp_path / "route.json").read_bytes() == before
+        assert serving_port(tmp_path) == port
+        status = _status(None, production=False)
+        assert status["endpoint"] == f"http://127.0.0.1:{port}/invocations"
+        assert status["gateway_running"] is True and status["scoring"] == "model_server"
+        monkeypatch.setenv("TABULAR_GATEWAY_PORT", str(port))
+        check_gateway_port()  # the right port passes
+        monkeypatch.setenv("TABULAR_GATEWAY_PORT", str(other))
+    assert serving_port(tmp_path) == other  # no gateway: this shell's setting
