@@ -63,6 +63,8 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     generate_latest,
 )
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Route as HttpRoute
 
 from serving.answer import forwarded_answer, request_meta, scored_answer
@@ -78,6 +80,7 @@ from serving.http_limits import (
     bound_message,
     bounded,
     excerpt,
+    http_error,
     read_body_bounded,
 )
 from serving.prediction_log import JsonlPredictionWriter, uuid4_hex
@@ -107,6 +110,8 @@ DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # the loop).
 THREAD_PARSE_BYTES = 256 * 1024
 SERVICE_NAME = "tabular-gateway"
+CLIENT_CLOSED = 499
+"""Status counted for a request whose client disconnected before sending its whole body."""
 GC_THRESHOLD0 = 10_000
 """The gateway's first-generation garbage-collection threshold (:func:`tune_gc`)."""
 
@@ -205,6 +210,17 @@ class Gateway:
             return self.error(refused.status, refused.body)
         except RequestError as exc:
             return self.error(exc.status, exc.to_json())
+        except ClientDisconnect:
+            # The client went away before its body arrived: nobody reads an answer, and it is
+            # not a server error. Counted under 499 (nginx's "client closed request"), so 5xx
+            # alerts stay about the gateway.
+            return self.error(
+                CLIENT_CLOSED,
+                {
+                    "error_code": "CLIENT_CLOSED_REQUEST",
+                    "message": "the client closed the connection",
+                },
+            )
         except Exception:  # noqa: BLE001 - counted and logged; the server stays up
             logger.exception("unexpected error while serving a request")
             return self.error(500, {"error_code": "INTERNAL_ERROR", "message": "unexpected error"})
@@ -339,6 +355,11 @@ def create_app(
 
     app = FastAPI(title="tabular-mlops prediction gateway", lifespan=lifespan)
     app.state.gateway = gateway
+    # /invocations/ is a 404 in the error format below, not a 307 to /invocations: a redirected
+    # POST is resent by few clients.
+    app.router.redirect_slashes = False
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
     async def invocations(request: Request) -> Response:
         return await gateway.invocations(request, None)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import Request
+import orjson
+from fastapi import Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 # Error bodies repeat values (column names, header values) as an excerpt of at most this many
 # characters, plus an ellipsis and the original length.
@@ -91,3 +93,37 @@ async def read_body_bounded(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise BodyTooLarge(len(body))
     return bytes(body)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths (404) and methods (405) in the gateway's five-key error format.
+
+    Registered for Starlette's ``HTTPException``, which routing raises; the prediction
+    handlers answer their own errors (``serving.gateway.Gateway.error``).
+
+    Returns:
+        A JSON response with ``error_code`` (``NOT_FOUND``, ``METHOD_NOT_ALLOWED`` or
+        ``HTTP_ERROR``), ``message`` (naming the method and an excerpt of the path), ``field``,
+        ``kind`` and ``row``; a 405 keeps its ``Allow`` header.
+    """
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    detail = (
+        "no such endpoint; POST /invocations or /models/<name>/invocations, GET /health, "
+        "/models/<name>/health, /version, /metrics"
+        if status == 404
+        else str(getattr(exc, "detail", "error"))
+    )
+    body = {
+        "error_code": codes.get(status, "HTTP_ERROR"),
+        "message": f"{request.method} {excerpt(request.url.path, 100)}: {detail}",
+        "field": None,
+        "kind": None,
+        "row": None,
+    }
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/json",
+        headers=getattr(exc, "headers", None),
+    )

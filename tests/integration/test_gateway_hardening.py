@@ -196,3 +196,63 @@ def test_health_names_the_whole_identity(gateway: Gateway) -> None:
         "1",
         "d" * 32,
     )
+
+
+def _metric(port: int, series: str) -> float:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    values = [line.split()[-1] for line in text.splitlines() if line.startswith(series + " ")]
+    return float(values[0]) if values else 0.0
+
+
+def test_a_client_that_hangs_up_mid_body_is_not_a_server_error(gateway: Gateway) -> None:
+    """Walkthrough: Content-Length 100,000, part of the body, then the socket closed was
+    counted as a 500 and logged with a traceback; now it is counted under 499."""
+    errors = 'gateway_requests_total{status="500"}'
+    closed = 'gateway_requests_total{status="499"}'
+    errors_before, closed_before = _metric(gateway.port, errors), _metric(gateway.port, closed)
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            + b'{"dataframe_split": {"columns": ['
+        )
+        time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while _metric(gateway.port, closed) == closed_before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _metric(gateway.port, closed) == closed_before + 1
+    assert _metric(gateway.port, errors) == errors_before
+    assert gateway.post(one_row())[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/invocations", 405, "METHOD_NOT_ALLOWED"),
+        ("POST", "/invocations/", 404, "NOT_FOUND"),
+        ("POST", "/models//invocations", 404, "NOT_FOUND"),
+        ("POST", "/predict", 404, "NOT_FOUND"),
+    ],
+)
+def test_unknown_paths_and_methods_answer_in_the_error_format(
+    gateway: Gateway, method: str, path: str, status: int, code: str
+) -> None:
+    """Walkthrough: these gave FastAPI's {"detail": ...} or a 307 redirect."""
+    connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
+    try:
+        connection.request(method, path, body=one_row() if method == "POST" else None)
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        allow = response.getheader("allow")
+    finally:
+        connection.close()
+    assert response.status == status
+    assert set(body) == {"error_code", "message", "field", "kind", "row"}
+    assert body["error_code"] == code and body["message"].startswith(f"{method} {path}: ")
+    if status == 405:
+        assert allow == "POST"
