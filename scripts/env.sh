@@ -11,6 +11,8 @@ export ZENML_ENABLE_RICH_TRACEBACK="${ZENML_ENABLE_RICH_TRACEBACK:-false}"
 # ZenML otherwise prompts to install/upgrade integrations and checks PyPI for a newer release.
 export ZENML_ENABLE_REPO_INIT_WARNINGS=false
 export MLFLOW_DISABLE_TELEMETRY=true
+# No 72-line "Downloading artifacts" progress bars in deployment logs.
+export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="${MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR:-false}"
 export DO_NOT_TRACK=true
 export DVC_NO_ANALYTICS=1
 export HF_HUB_OFFLINE=1

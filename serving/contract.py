@@ -87,6 +87,10 @@ def _load_json(body: bytes) -> tuple[Any, bool]:
     except RecursionError as exc:
         raise RequestError(400, "malformed JSON: nested too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, int digit limit
+        if "int_max_str_digits" in str(exc):  # Python's advice is for the server, not a client
+            raise RequestError(
+                400, "a number has more digits than the 4,300 this server parses"
+            ) from exc
         raise RequestError(400, f"malformed JSON: {exc}") from exc
 
 

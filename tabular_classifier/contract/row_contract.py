@@ -251,8 +251,15 @@ class RowContract:
             seen[name] = position
         missing = [name for name in self.names if name not in seen]
         if missing:
+            # A renamed column shows up as one missing and one unknown: name both.
+            extra = [c for c in seen if c not in self._position and c not in self._ignored]
             raise InputValidationError(
-                f"missing columns: {listing(missing)}",
+                f"missing columns: {listing(missing)}"
+                + (
+                    f" (the request has columns the model does not know: {listing(extra)})"
+                    if extra
+                    else ""
+                ),
                 column=missing[0],
                 kind=ErrorKind.MISSING_COLUMN,
             )

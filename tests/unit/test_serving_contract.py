@@ -81,6 +81,13 @@ def test_records_with_different_columns_name_the_column_and_row(
         (json.dumps({"rows": []}).encode(), 400, "unknown field 'rows'", "rows"),
         (_split(["age", "income", "city"], []), 422, "empty batch", None),
         (_split(["age", "city"], [[1, "x"]]), 422, "missing columns: 'income'", "income"),
+        (  # a renamed column: one missing, one unknown, both named (walkthrough)
+            _split(["age", "incomeX", "city"], [[1, 2, "x"]]),
+            422,
+            "missing columns: 'income' (the request has columns the model does not know: "
+            "'incomeX')",
+            "income",
+        ),
         (
             _split(["age", "income", "city", "zip"], [[1, 2, "x", "y"]]),
             422,
@@ -138,6 +145,7 @@ def test_records_with_different_columns_name_the_column_and_row(
         "unknown-field",
         "empty-batch",
         "missing-column",
+        "renamed-column",
         "extra-column",
         "string-in-numeric",
         "bool-in-numeric",
@@ -183,7 +191,8 @@ def test_oversized_batch_is_413() -> None:
         (
             b'{"dataframe_split": {"columns": ["age"], "data": [[' + b"9" * 5000 + b"]]}}",
             400,
-            "malformed JSON",
+            # Valid JSON; Python's own advice (sys.set_int_max_str_digits) is not for clients.
+            "a number has more digits than the 4,300 this server parses",
         ),
         (b"[" * 100_000 + b"]" * 100_000, 400, "malformed JSON"),
     ],
