@@ -253,13 +253,9 @@ class RowContract:
         if missing:
             # A renamed column shows up as one missing and one unknown: name both.
             extra = [c for c in seen if c not in self._position and c not in self._ignored]
+            known = f" (the request has columns the model does not know: {listing(extra)})"
             raise InputValidationError(
-                f"missing columns: {listing(missing)}"
-                + (
-                    f" (the request has columns the model does not know: {listing(extra)})"
-                    if extra
-                    else ""
-                ),
+                f"missing columns: {listing(missing)}{known if extra else ''}",
                 column=missing[0],
                 kind=ErrorKind.MISSING_COLUMN,
             )
@@ -294,6 +290,8 @@ class RowContract:
                 order.
         """
         if len(rows) == 0:
+            if len(columns):  # column errors come first, rows or not (module docstring)
+                self.resolve_columns(columns)
             raise InputValidationError("empty batch: send at least one row", kind=ErrorKind.EMPTY)
         positions = self.resolve_columns(columns)
         width = len(columns)
@@ -390,6 +388,8 @@ class RowContract:
             )
         n_rows = len(frame)
         if n_rows == 0:
+            if frame.shape[1]:  # column errors come first, rows or not (module docstring)
+                self.resolve_columns(list(frame.columns))
             raise InputValidationError("empty batch: send at least one row", kind=ErrorKind.EMPTY)
         positions = self.resolve_columns(list(frame.columns))
         if n_rows * frame.shape[1] <= column_checks.SMALL_FRAME_CELLS:

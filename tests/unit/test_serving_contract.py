@@ -80,6 +80,7 @@ def test_records_with_different_columns_name_the_column_and_row(
         (b"[1, 2]", 400, "dataframe_split", None),
         (json.dumps({"rows": []}).encode(), 400, "unknown field 'rows'", "rows"),
         (_split(["age", "income", "city"], []), 422, "empty batch", None),
+        (_split(["age", "income", "zip"], []), 422, "missing columns: 'city'", "city"),
         (_split(["age", "city"], [[1, "x"]]), 422, "missing columns: 'income'", "income"),
         (  # a renamed column: one missing, one unknown, both named (walkthrough)
             _split(["age", "incomeX", "city"], [[1, 2, "x"]]),
@@ -144,6 +145,7 @@ def test_records_with_different_columns_name_the_column_and_row(
         "not-an-object",
         "unknown-field",
         "empty-batch",
+        "no-rows-but-a-column-error-first",
         "missing-column",
         "renamed-column",
         "extra-column",
