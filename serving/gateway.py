@@ -27,7 +27,8 @@ supervisor (the model server is then the deployment's checked reference and the 
 gateway itself never answers 500 for a request's content. The body limit is enforced while
 the body streams (chunked or not), values echoed in error bodies are cut to :func:`excerpt`,
 and ``X-Request-Id`` must match :data:`REQUEST_ID_PATTERN` (else 400) before it is echoed or
-logged (:mod:`serving.http_limits`).
+logged (:mod:`serving.http_limits`). Unknown paths and methods get 404 and 405 in the same
+error format; a client that hangs up before its body arrived is counted under 499, not 500.
 
 Other endpoints: ``GET /health`` and ``GET /models/<name>/health`` (200 with the model name,
 version, deployment id, ``scoring`` (``in_process`` or ``model_server``) and ``model_server``
