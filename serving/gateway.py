@@ -56,7 +56,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -79,7 +78,7 @@ from serving.http_limits import (
     BodyTooLarge,
     Refused,
     bound_message,
-    bounded,
+    error_response,
     excerpt,
     http_error,
     read_body_bounded,
@@ -166,12 +165,8 @@ class Gateway:
     def error(self, status: int, body: dict[str, Any]) -> Response:
         """An error response; every error body has the same five keys (README)."""
         self.metrics.requests.labels(str(status)).inc()
-        body = {"field": None, "kind": None, "row": None, **body}
-        return Response(
-            orjson.dumps(bounded(body)),
-            status_code=status,
-            media_type="application/json",
-            headers={"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None,
+        return error_response(
+            status, body, {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
         )
 
     def _too_large(self, detail: str) -> Refused:

@@ -86,8 +86,11 @@ def gateway_scoring(
     return scoring if scoring in ("in_process", "model_server") else None
 
 
-def _other_port(port: int, directory: Path) -> None:
+def _other_port(port: int, directory: Path) -> tuple[int, int] | None:
     """Refuse ``port`` when this state directory's gateway already runs on another one.
+
+    Returns:
+        The running supervisor, as :func:`running_supervisor` gives it (on ``port``), or None.
 
     Raises:
         RuntimeError: Naming the running port and how to use it or stop it.
@@ -99,6 +102,7 @@ def _other_port(port: int, directory: Path) -> None:
             f"{supervisor[0]}); use that port (TABULAR_GATEWAY_PORT={supervisor[1]}) or stop it "
             "first (python -m release stop)"
         )
+    return supervisor
 
 
 def serving_port(directory: Path | None = None) -> int:
@@ -191,8 +195,7 @@ def start_gateway(
     """
     port = port or gateway_port()
     directory = directory or state_dir()
-    _other_port(port, directory)
-    supervisor = running_supervisor(directory)
+    supervisor = _other_port(port, directory)
     if gateway_alive(port):
         if supervisor is not None:
             return 0

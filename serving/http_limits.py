@@ -95,6 +95,26 @@ async def read_body_bounded(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def error_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON error response with the five keys every gateway error has (README).
+
+    Args:
+        status: The HTTP status.
+        body: ``error_code`` and ``message``, and ``field``, ``kind``, ``row`` where known
+            (``None`` otherwise); its values are cut by :func:`bounded`.
+        headers: Extra response headers (``Retry-After``, ``Allow``).
+    """
+    body = {"field": None, "kind": None, "row": None, **body}
+    return Response(
+        orjson.dumps(bounded(body)),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths (404) and methods (405) in the gateway's five-key error format.
 
@@ -114,16 +134,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
         if status == 404
         else str(getattr(exc, "detail", "error"))
     )
-    body = {
-        "error_code": codes.get(status, "HTTP_ERROR"),
-        "message": f"{request.method} {excerpt(request.url.path, 100)}: {detail}",
-        "field": None,
-        "kind": None,
-        "row": None,
-    }
-    return Response(
-        orjson.dumps(body),
-        status_code=status,
-        media_type="application/json",
-        headers=getattr(exc, "headers", None),
+    message = f"{request.method} {excerpt(request.url.path, 100)}: {detail}"
+    return error_response(
+        status,
+        {"error_code": codes.get(status, "HTTP_ERROR"), "message": message},
+        getattr(exc, "headers", None),
     )
