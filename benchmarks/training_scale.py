@@ -226,9 +226,10 @@ def _child(variant: str, path: Path) -> dict[str, Any]:
     return result
 
 
-def _medians(runs: list[dict[str, Any]]) -> dict[str, float]:
-    """Median over repeats of wall time, training-loop time, rows/s, peak RSS, AUC (and bytes)."""
-    medians = {
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median over repeats of wall time, training-loop time, rows/s, peak RSS, AUC (and, for the
+    pipeline, artifact bytes, the wall time's phases and each step's seconds)."""
+    medians: dict[str, Any] = {
         "wall_s": statistics.median(r["wall_s"] for r in runs),
         "train_loop_s": statistics.median(r["seconds"]["train_loop"] for r in runs),
         "train_rows_per_s": statistics.median(r["train_rows_per_s"] for r in runs),
@@ -238,6 +239,15 @@ def _medians(runs: list[dict[str, Any]]) -> dict[str, float]:
     for key in ("artifact_bytes_total", "artifact_store_growth_bytes"):
         if key in runs[0]:
             medians[key] = statistics.median(r[key] for r in runs)
+    if "phases_s" in runs[0]:
+        medians["phases_s"] = {
+            phase: statistics.median(r["phases_s"][phase] for r in runs)
+            for phase in runs[0]["phases_s"]
+        }
+        medians["step_seconds"] = {
+            step: statistics.median(r["step_seconds"][step] for r in runs)
+            for step in runs[0]["step_seconds"]
+        }
     return medians
 
 
@@ -253,6 +263,12 @@ def _ratios(row: dict[str, Any]) -> dict[str, float]:
         "artifacts_over_input": pipeline["artifact_bytes_total"] / row["parquet_bytes"],
         "store_growth_over_input": pipeline["artifact_store_growth_bytes"] / row["parquet_bytes"],
         "pipeline_over_bare_peak_rss": pipeline["peak_rss_mb"] / bare["peak_rss_mb"],
+        # The pipeline's time outside its steps (CLI start, imports, store, compiling, the
+        # orchestrator's bookkeeping, exit) against the bare script's whole run.
+        "pipeline_outside_steps_over_bare_wall": (
+            pipeline["wall_s"] - pipeline["phases_s"]["steps"]
+        )
+        / bare["wall_s"],
     }
 
 
@@ -321,6 +337,8 @@ def main() -> None:
             )
         if "ratios" in row:
             print(f"{n_rows} ratios: {json.dumps(row['ratios'])}")
+        if "pipeline" in row["median"]:
+            print(f"{n_rows} pipeline phases (s): {json.dumps(row['median']['pipeline'])}")
     print(f"\nwrote {args.results}")
 
 

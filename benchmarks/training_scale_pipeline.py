@@ -9,8 +9,18 @@ never compares against an earlier run's model (the bare script has nothing to co
 A child process (``python -m benchmarks.training_scale_pipeline --child ...``) runs the CLI and
 reports: its wall time; its peak RSS (``RUSAGE_CHILDREN``: the local orchestrator runs every step
 in the CLI's process); the bytes the run's output artifacts hold, and how much the whole artifact
-store grew (MLflow's database and files included); each step's seconds; and the train step's
-training-loop rows/s (rows x epochs / ``training_seconds``, the metadata the step logs).
+store grew (MLflow's database and files included); each step's seconds; the train step's
+training-loop rows/s (rows x epochs / ``training_seconds``, the metadata the step logs); and
+where the wall time went (``phases_s``, from the run's and steps' start and end times in the ZenML
+store against the CLI's own start and end):
+
+- ``before_run``: from starting the CLI to ZenML creating the run: the interpreter, imports
+  (ZenML, its SQL store, MLflow, torch, scikit-learn, this package), the store, the stack,
+  compiling the pipeline and its snapshot;
+- ``steps``: the sum of the seven steps' spans (each includes ZenML's and the MLflow experiment
+  tracker's per-step preparation and the storing of its outputs);
+- ``between_steps``: the run's span less its steps' (the orchestrator's bookkeeping);
+- ``after_run``: from the run's end to the CLI's exit.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import resource
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +98,23 @@ def write_config(repo: Path, table: Path, model_name: str) -> Path:
     return path
 
 
-def _run_details(epochs: int) -> dict[str, Any]:
+def _utc_now() -> datetime:
+    """Now, as the naive UTC datetime the ZenML store records times in."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _phases(run: Any, steps_s: float, cli_start: datetime, cli_end: datetime) -> dict[str, float]:
+    """Seconds before, inside (steps, between steps) and after the run; they sum to the wall."""
+    run_s = (run.end_time - run.start_time).total_seconds()
+    return {
+        "before_run": (run.start_time - cli_start).total_seconds(),
+        "steps": steps_s,
+        "between_steps": run_s - steps_s,
+        "after_run": (cli_end - run.end_time).total_seconds(),
+    }
+
+
+def _run_details(epochs: int, cli_start: datetime, cli_end: datetime) -> dict[str, Any]:
     from zenml.client import Client
 
     client = Client()
@@ -112,6 +139,7 @@ def _run_details(epochs: int) -> dict[str, Any]:
         "training_seconds": training_seconds,
         "test_roc_auc": float(run.steps["evaluate_model"].run_metadata["test_roc_auc"]),
         "store": client.active_stack.artifact_store.path,
+        "phases_s": _phases(run, sum(step_seconds.values()), cli_start, cli_end),
     }
 
 
@@ -129,13 +157,13 @@ def child(config: Path, epochs: int) -> dict[str, Any]:
         "-c",
         str(config),
     ]
-    started = time.perf_counter()
+    cli_start, started = _utc_now(), time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
+    wall, cli_end = time.perf_counter() - started, _utc_now()
     if done.returncode != 0:
         raise RuntimeError(f"pipeline failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    details = _run_details(epochs)
+    details = _run_details(epochs, cli_start, cli_end)
     details["artifact_store_growth_bytes"] = _tree_bytes(store) - before
     details["artifact_bytes_total"] = sum(details["artifact_bytes"].values())
     return {"wall_s": wall, "peak_rss_mb": peak_mb, **details}
