@@ -32,7 +32,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ def write_config(repo: Path, table: Path, model_name: str) -> Path:
 
 def _utc_now() -> datetime:
     """Now, as the naive UTC datetime the ZenML store records times in."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _phases(run: Any, steps_s: float, cli_start: datetime, cli_end: datetime) -> dict[str, float]:
