@@ -371,3 +371,20 @@ def test_infer_refuses_booleans_in_a_numeric_feature() -> None:
 def test_numbers_must_come_first() -> None:
     with pytest.raises(ValueError, match="numeric features must come first"):
         RowContract([FeatureSpec("c", "categorical"), FeatureSpec("x", "float")])
+
+
+@pytest.mark.parametrize("n_rows", [3, 5_000])  # the small-frame path and the column path
+def test_integer_categories_parse_alike_as_category_or_as_plain_integers(n_rows: int) -> None:
+    # pyarrow reads a Parquet column of integer categories back as int64 (see
+    # tabular_classifier.parquet_categories); the monitoring log reader does not restore the
+    # dtype, so a window from a batch-*.parquet log reaches the contract as plain integers.
+    contract = RowContract(
+        [FeatureSpec("a", "float"), FeatureSpec("c", "categorical", categories=("1", "2", "3"))]
+    )
+    plain = pd.DataFrame({"a": np.arange(n_rows, dtype=float), "c": np.arange(n_rows) % 4 + 1})
+    as_category = plain.assign(c=plain["c"].astype("category"))
+    parsed_plain, parsed_category = contract.parse_frame(plain), contract.parse_frame(as_category)
+    analysis = parsed_plain.analysis_frame()
+    assert analysis["c"].tolist()[:4] == ["1", "2", "3", "4"][:n_rows]
+    pd.testing.assert_frame_equal(analysis, parsed_category.analysis_frame())
+    assert parsed_plain.json_rows() == parsed_category.json_rows()
