@@ -128,9 +128,15 @@ def main(argv: list[str] | None = None) -> int:
             route = restart_server(model or _default_model())
             print(f"{route.model_name} version {route.model_version}: PID {route.server_pid}")
         elif args.command == "stop":
-            _stop(model)
-        status = _status(model, production=getattr(args, "production", False))
-        print(json.dumps(status, indent=1))
+            print(_stop(model))
+        if args.command in ("rollback", "stop"):
+            # One line said what changed; the whole status is a command away.
+            print(
+                "details: python -m release status" + ("" if model is None else f" --model {model}")
+            )
+        else:
+            status = _status(model, production=getattr(args, "production", False))
+            print(json.dumps(status, indent=1))
     except (RuntimeError, ValueError) as exc:
         # DeploymentError is a RuntimeError; so are a gateway that could not start (port taken,
         # no answer); ValueError: a bad TABULAR_GATEWAY_PORT. All are the user's to fix, and a
@@ -265,8 +271,13 @@ def _production_version(table: RouteTable) -> str | None:
     return None if production is None else str(production.number)
 
 
-def _stop(model: str | None) -> None:
+def _stop(model: str | None) -> str:
     """Stop one model (its servers and routes) or, with ``model=None``, everything.
+
+    Returns:
+        One line saying what was stopped, e.g. ``stopped the gateway and 2 model servers of 1
+        model (tabular_classifier)`` or ``stopped 2 model servers of 'iris'; the gateway still
+        serves: tabular_classifier``.
 
     Raises:
         ValueError: If ``model`` is given and is not served.
@@ -286,6 +297,7 @@ def _stop(model: str | None) -> None:
     if model is None:
         stop_gateway()
     deployer = Client().active_stack.model_deployer
+    servers = 0
     for name in names:
         table = serving.models[name]
         # Not served any more: say so first, so that neither the gateway nor its supervisor
@@ -297,12 +309,20 @@ def _stop(model: str | None) -> None:
         )
         for route in (table.active, table.previous):
             if route is not None:
+                servers += 1
                 remove_staged(route)
             if route is not None and deployer is not None:
                 try:
                     deployer.delete_model_server(UUID(route.service_id), force=True)
                 except Exception as exc:  # noqa: BLE001 - keep stopping the rest
                     print(f"warning: could not delete model server {route.service_id}: {exc}")
+    counted = f"{servers} model server{'' if servers == 1 else 's'}"
+    if model is None:
+        names = serving.served()
+        models = f"{len(names)} model{'' if len(names) == 1 else 's'}"
+        return f"stopped the gateway and {counted} of {models} ({', '.join(names) or 'none'})"
+    still = ", ".join(name for name in serving.served() if name != model) or "no other model"
+    return f"stopped {counted} of '{model}'; the gateway still serves: {still}"
 
 
 if __name__ == "__main__":

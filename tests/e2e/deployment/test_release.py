@@ -83,7 +83,12 @@ def test_rollback_restores_the_previous_production_version(
     status = release_status(workspace)
     assert status["active"]["model_version"] == model_versions["baseline"]
     previous = model_versions["production"]
-    workspace.run("python", "-m", "release", "rollback")
+    first = workspace.run("python", "-m", "release", "rollback")
+    # One line says what is served now; the whole status is one command away, not printed.
+    assert first.stdout.splitlines()[-2:] == [
+        f"now serving {MODEL_NAME} version {model_versions['production']}",
+        "details: python -m release status",
+    ]
     second = workspace.run("python", "-m", "release", "rollback", check=False)
     assert second.returncode == 1 and "nothing to roll back to" in second.stderr
     for refused in (model_versions["cached"], model_versions["baseline"]):
@@ -172,7 +177,15 @@ def test_failed_smoke_test_keeps_the_old_version_serving(
 def test_redeploy_after_stop_serves_again(
     workspace: Workspace, model_versions: dict[str, str]
 ) -> None:
-    workspace.run("python", "-m", "release", "stop")
+    before = release_status(workspace)
+    assert [name for name, model in before["models"].items() if model["served"]] == [MODEL_NAME]
+    servers = sum(before[route] is not None for route in ("active", "previous"))
+    stop = workspace.run("python", "-m", "release", "stop")
+    assert stop.stdout.splitlines()[-2:] == [
+        f"stopped the gateway and {servers} model server{'s' * (servers != 1)} of 1 model "
+        f"({MODEL_NAME})",
+        "details: python -m release status",
+    ]
     status = release_status(workspace)
     assert status["active"] is None and status["gateway_running"] is False
     deploy(workspace, None)

@@ -85,7 +85,16 @@ def test_two_models_on_two_data_sets_are_served_at_once(
         "python", "-m", "release", "rollback", "--model", SECOND_MODEL, check=False
     )
     assert rollback.returncode == 1 and f"version of '{SECOND_MODEL}'" in rollback.stderr
-    workspace.run("python", "-m", "release", "stop", "--model", SECOND_MODEL)
+    second_routes = release_status(workspace, "--model", SECOND_MODEL)
+    servers = sum(second_routes[route] is not None for route in ("active", "previous"))
+    others = [n for n, m in second_routes["models"].items() if m["served"] and n != SECOND_MODEL]
+    assert MODEL_NAME in others
+    stop = workspace.run("python", "-m", "release", "stop", "--model", SECOND_MODEL)
+    assert servers >= 1 and stop.stdout.splitlines()[-2:] == [
+        f"stopped {servers} model server{'s' * (servers != 1)} of '{SECOND_MODEL}'; "
+        f"the gateway still serves: {', '.join(others)}",
+        f"details: python -m release status --model {SECOND_MODEL}",
+    ]
     after = release_status(workspace)
     assert after["active"] == first and after["models"][SECOND_MODEL]["active_version"] is None
     assert after["models"][SECOND_MODEL]["served"] is False
