@@ -218,8 +218,10 @@ def resolve_data_version(
             raise DataValidationError(
                 str(path),
                 None,
-                f"md5 {md5} does not match {dvc_file} ({expected}); run `dvc pull` "
-                "to restore the tracked version, or `dvc add` to track the new one",
+                f"md5 {md5} does not match {dvc_file} ({expected}): the file was changed "
+                f"after `dvc add`. To restore the tracked version and discard the changes, "
+                f"run `dvc pull --force {path}` (plain `dvc pull` refuses to overwrite a "
+                "changed file); to keep the changes as a new data version, `dvc add` it",
             )
     parent = file_path.resolve().parent
     commit = _git(["rev-parse", "HEAD"], parent) or "unknown"

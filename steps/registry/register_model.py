@@ -256,7 +256,22 @@ def _contract_advice(
             f"CSV): list them in the data config as version {number} had them, "
             f"numeric_features: {numeric}, categorical_features: {categorical}"
         )
-    return "give this data its own `model_name` (and experiment name) in the run config"
+    before = {*numeric, *categorical}
+    now = set(schema.feature_columns)
+    columns = "; ".join(
+        f"{what}: {sorted(names)}"
+        for what, names in (
+            (f"missing (version {number} had them)", before - now),
+            (f"new (version {number} did not have them)", now - before),
+        )
+        if names
+    )
+    return (
+        (f"feature columns {columns}; " if columns else "")
+        + "if the file is wrong (a dropped or renamed column, an index column written by "
+        "`to_csv()`), fix it or list the columns to leave out under `drop_columns`; if it is "
+        "other data, give it its own `model_name` (and experiment name) in the run config"
+    )
 
 
 def _new_model_version(model_name: str, pipeline_run: Any) -> Any:

@@ -32,14 +32,29 @@ def test_the_same_features_typed_differently_get_the_types_to_list() -> None:
     assert "model_name" not in advice
 
 
-def test_other_data_gets_its_own_model_name() -> None:
+def test_other_data_names_the_missing_and_new_columns_and_both_remedies() -> None:
+    # Walkthrough: a file with a dropped column, or with the index column `to_csv()` writes,
+    # was told only "give this data its own model_name", without naming the column.
     previous = _schema(["x1", "level"], ["color"]).to_dict()
-    for other in (
-        _schema(["x1"], ["color"]),  # a feature dropped
-        _schema(["x1"], ["level", "color"], target="label"),  # retyped, but another target
-    ):
+    remedies = (
+        "if the file is wrong (a dropped or renamed column, an index column written by "
+        "`to_csv()`), fix it or list the columns to leave out under `drop_columns`; if it is "
+        "other data, give it its own `model_name` (and experiment name) in the run config"
+    )
+    cases = (
+        (_schema(["x1"], ["color"]), "feature columns missing (version 4 had them): ['level']; "),
+        (
+            _schema(["Unnamed: 0", "x1", "level"], ["color"]),
+            "feature columns new (version 4 did not have them): ['Unnamed: 0']; ",
+        ),
+        (
+            _schema(["x1", "size"], ["color"]),
+            "feature columns missing (version 4 had them): ['level']; "
+            "new (version 4 did not have them): ['size']; ",
+        ),
+        (_schema(["x1"], ["level", "color"], target="label"), ""),  # same columns, new target
+    )
+    for other, columns in cases:
         changed = other.contract_differences(previous)
         assert changed
-        assert _contract_advice(other, previous, changed, 4) == (
-            "give this data its own `model_name` (and experiment name) in the run config"
-        )
+        assert _contract_advice(other, previous, changed, 4) == columns + remedies
