@@ -5,6 +5,8 @@ the column, so a bad data version fails the pipeline at the first step with an a
 message instead of deep inside scikit-learn or torch.
 """
 
+import difflib
+import re
 from typing import Literal
 
 import numpy as np
@@ -22,6 +24,9 @@ numbers. Our own heuristic: a numeric column with a few typos (under 5 %) is rep
 numeric data instead of being silently one-hot encoded into hundreds of categories."""
 
 _PREVIEW = 10
+_UNNAMED = re.compile(r"Unnamed: \d+")
+"""The name pandas' CSV reader gives a column whose header is empty (``Unnamed: 0`` for the
+index column that ``DataFrame.to_csv()`` writes by default)."""
 
 
 def _preview(items: list[str]) -> str:
@@ -155,10 +160,11 @@ def _feature_lists(df: pd.DataFrame, cfg: DataConfig, source: str) -> tuple[list
 def validate_and_infer_schema(df: pd.DataFrame, cfg: DataConfig, source: str) -> FeatureSchema:
     """Check a table against the data contract and work out its feature schema.
 
-    Checks, in order: unique column names, at least one row, the target exists, has no nulls
-    and exactly two classes, the positive label is one of them, declared feature and drop
-    columns exist, no feature is entirely null, and numeric features hold only finite numbers
-    (or nulls, which are imputed later).
+    Checks, in order: unique column names, at least one row, the target exists (else close
+    names are suggested), has no nulls and exactly two classes, the positive label is one of
+    them, declared feature and drop columns exist, no inferred feature is a headerless column
+    (``Unnamed: 0``: a written index, unless listed as a feature), no feature is entirely null,
+    and numeric features hold only finite numbers (or nulls, which are imputed later).
 
     Feature lists: when both ``cfg.numeric_features`` and ``cfg.categorical_features`` are None,
     every column except the target and ``cfg.drop_columns`` is a feature; numeric dtypes are
@@ -189,8 +195,12 @@ def validate_and_infer_schema(df: pd.DataFrame, cfg: DataConfig, source: str) ->
         raise DataValidationError(source, None, "the table has no rows")
     target = cfg.target
     if target not in df.columns:
+        close = difflib.get_close_matches(target, columns, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise DataValidationError(
-            source, target, f"target column not found; the columns are {_preview(columns)}"
+            source,
+            target,
+            f"target column not found{hint}; the columns are {_preview(columns)}",
         )
     y = df[target]
     nulls = y.isna().to_numpy()
@@ -228,6 +238,17 @@ def validate_and_infer_schema(df: pd.DataFrame, cfg: DataConfig, source: str) ->
                 source, absent[0], f"listed in {list_name} but absent from the table{also}"
             )
     numeric, categorical = _feature_lists(df, cfg, source)
+    named_features = {*(cfg.numeric_features or []), *(cfg.categorical_features or [])}
+    for column in [*numeric, *categorical]:
+        if column not in named_features and _UNNAMED.fullmatch(column):
+            raise DataValidationError(
+                source,
+                column,
+                "a column without a header name (pandas names one so), usually the row index "
+                "that `DataFrame.to_csv()` writes unless given index=False; training on it "
+                "would learn the row order. List it under drop_columns, or under "
+                "numeric_features/categorical_features if it really is a feature",
+            )
     if not numeric and not categorical:
         raise DataValidationError(
             source, None, "no feature columns remain once the target and drop_columns are removed"

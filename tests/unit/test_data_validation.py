@@ -411,3 +411,30 @@ def test_a_non_numeric_batch_value_advises_the_training_config_not_the_batch_one
     batch = read_batch(str(fixed), contract)
     assert batch["x2"].isna().tolist() == [False, True, False]
     assert batch["x1"].isna().tolist() == [False, False, True]  # "?" is the model's na_value
+
+
+def test_a_written_index_column_is_refused_unless_dropped_or_listed(tmp_path: Path) -> None:
+    # Walkthrough: a table saved with `to_csv()` (index kept) trained on its row index,
+    # "Unnamed: 0", as a numeric feature without a word.
+    path = tmp_path / "with_index.csv"
+    _frame().to_csv(path)
+    frame = pd.read_csv(path)
+    assert frame.columns[0] == "Unnamed: 0"
+    message = _fails(frame, _cfg(), "Unnamed: 0", "a column without a header name")
+    assert "List it under drop_columns" in message
+    schema = validate_and_infer_schema(frame, _cfg(drop_columns=["Unnamed: 0"]), SOURCE)
+    assert schema.feature_columns == ["age", "income", "city", "member"]
+    assert schema.dropped_columns == ["Unnamed: 0"]
+    listed = _cfg(numeric_features=["Unnamed: 0", "age", "income"])
+    assert "Unnamed: 0" in validate_and_infer_schema(frame, listed, SOURCE).numeric_features
+
+
+def test_a_missing_target_suggests_close_column_names() -> None:
+    # Walkthrough: a renamed target's error listed only the first 10 columns, not the renamed one.
+    frame = _frame().rename(columns={"y": "label"})
+    for n in range(12):
+        frame[f"extra_{n:02d}"] = 0.0
+    frame = frame[[c for c in frame.columns if c != "label"] + ["label"]]
+    message = _fails(frame, _cfg(target="labels"), "labels", "target column not found")
+    assert "did you mean 'label'?" in message
+    assert "did you mean" not in _fails(_frame(), _cfg(target="zzz"), "zzz", "not found")
