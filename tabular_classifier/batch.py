@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from tabular_classifier.config import DataConfig
-from tabular_classifier.contract import RowContract
+from tabular_classifier.contract import ErrorKind, RowContract
 from tabular_classifier.data_validation import coerce_numeric_text
 from tabular_classifier.errors import DataValidationError, InputValidationError
 from tabular_classifier.predictor import Predictor
@@ -86,7 +86,16 @@ def read_batch(path: str, contract: RowContract, passthrough: Sequence[str] = ()
     try:
         rows = contract.parse_frame(frame.drop(columns=list(passthrough)))
     except InputValidationError as exc:
-        raise as_data_error(path, exc) from exc
+        error = as_data_error(path, exc)
+        if exc.kind == ErrorKind.UNKNOWN_COLUMN:
+            # An ID or timestamp column is the usual cause (walkthrough): say how to keep it.
+            error = DataValidationError(
+                path,
+                exc.column,
+                f"{error.detail}; to carry such columns (IDs, timestamps) to the output without "
+                "scoring them, list them under passthrough_columns in the run config",
+            )
+        raise error from exc
     features = rows.storage_frame()
     out = {
         column: features[column] if column in features.columns else _plain(frame[column])

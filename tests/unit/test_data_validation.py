@@ -438,3 +438,23 @@ def test_a_missing_target_suggests_close_column_names() -> None:
     message = _fails(frame, _cfg(target="labels"), "labels", "target column not found")
     assert "did you mean 'label'?" in message
     assert "did you mean" not in _fails(_frame(), _cfg(target="zzz"), "zzz", "not found")
+
+
+def test_a_batch_with_an_id_column_is_told_about_passthrough_columns(tmp_path: Path) -> None:
+    # Walkthrough: "unknown columns: 'customer_id'" did not say how to keep an ID column.
+    from tabular_classifier.batch import read_batch
+    from tabular_classifier.contract import FeatureSpec, RowContract
+
+    path = tmp_path / "batch.csv"
+    path.write_text("customer_id,x1\nc1,1.0\nc2,2.0\n")
+    contract = RowContract([FeatureSpec("x1", "float")])
+    with pytest.raises(DataValidationError) as info:
+        read_batch(str(path), contract)
+    assert info.value.column == "customer_id"
+    assert str(info.value) == (
+        f"{path}: column 'customer_id': unknown columns: 'customer_id'; the model takes 'x1'; "
+        "to carry such columns (IDs, timestamps) to the output without scoring them, list them "
+        "under passthrough_columns in the run config"
+    )
+    batch = read_batch(str(path), contract, ["customer_id"])
+    assert batch["customer_id"].tolist() == ["c1", "c2"]
