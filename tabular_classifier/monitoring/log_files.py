@@ -54,7 +54,8 @@ class SkippedRows:
         by_source: How many per file.
         examples: The first :data:`MAX_EXAMPLES`, each ``{"source", "line"`` (JSON lines) or
             ``"row"`` (CSV, Parquet), ``"column"`` (None for a torn line), ``"kind"``
-            (``torn_line``, or a row-contract ``ErrorKind`` such as ``wrong_type``, or
+            (``torn_line``, ``unreadable_file`` for a log file that cannot be read at all,
+            ``missing_column``, or a row-contract ``ErrorKind`` such as ``wrong_type``, or
             ``bad_probability`` / ``bad_timestamp``), ``"message"}``.
     """
 

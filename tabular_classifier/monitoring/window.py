@@ -170,6 +170,25 @@ def _usable_rows(
     return out
 
 
+def _readable(sources: list[Path], skipped: SkippedRows) -> list[Path]:
+    """The prediction-log files whose format can be read; the others are reported as skipped.
+
+    A file in the log directory that is not what its name says (a Parquet file without
+    Parquet's magic bytes, e.g. copied in by hand or cut short) would otherwise fail every later
+    monitoring run until someone deleted it (walkthrough). It is reported once per run as one
+    skipped entry of kind ``unreadable_file``, naming the file and the reader's error.
+    """
+    readable = []
+    for path in sources:
+        try:
+            columns_of(path)
+        except DataValidationError as exc:
+            skipped.add(str(path), 0, None, "unreadable_file", f"{exc}; the whole file skipped")
+            continue
+        readable.append(path)
+    return readable
+
+
 def read_window(
     cfg: WindowConfig,
     log_dir: Path,
@@ -197,15 +216,18 @@ def read_window(
 
     Raises:
         DataValidationError: Naming the file (and the column and row where one is at fault)
-            when the window file is missing, empty or unreadable, or, for a window file
-            (``cfg.path``), holds a bad row; and when a contributing prediction-log file lacks a
-            feature or prediction column.
+            when the window file (``cfg.path``) is missing, empty or unreadable, or holds a bad
+            row. A prediction-log file that cannot be read, lacks a needed column or holds bad
+            rows is skipped and reported in ``skipped`` instead, so that one bad file never
+            blocks monitoring for good.
     """
     strict = bool(cfg.path)
     sources = [Path(cfg.path).expanduser()] if cfg.path else log_sources(log_dir)
     if cfg.path and not sources[0].is_file():
         raise DataValidationError(str(sources[0]), None, "window file does not exist")
     skipped = SkippedRows()
+    if not strict:
+        sources = _readable(sources, skipped)
     index = _index(sources, model_name, skipped, strict)
     if strict and skipped.total:
         first = skipped.examples[0]

@@ -196,6 +196,25 @@ def test_torn_lines_are_skipped_and_the_next_run_completes(tmp_path: Path) -> No
     assert info.skipped["examples"][0]["line"] == 10
 
 
+def test_an_unreadable_log_file_is_skipped_and_reported_not_fatal(tmp_path: Path) -> None:
+    """Walkthrough: a non-Parquet ``batch-garbage.parquet`` in the log failed every later run."""
+    _write_jsonl(tmp_path, _rows(10, "1"))
+    garbage = tmp_path / "batch-garbage.parquet"
+    garbage.write_bytes(b"not a parquet file\n")
+    window, info = read_window(WindowConfig(), tmp_path, _features)
+    assert len(window) == 10 and info.model_version == "1"
+    assert info.skipped["total"] == 1 and info.skipped["by_source"] == {str(garbage): 1}
+    example = info.skipped["examples"][0]
+    assert example["kind"] == "unreadable_file" and example["source"] == str(garbage)
+    assert example["message"].startswith(f"{garbage}: cannot be read: ")
+    assert example["message"].endswith("; the whole file skipped")
+    assert str(garbage) not in info.sources
+    # As the window file itself, the same file is an error naming it.
+    with pytest.raises(DataValidationError, match="cannot be read") as err:
+        read_window(WindowConfig(path=str(garbage)), tmp_path, _features)
+    assert err.value.source == str(garbage)
+
+
 def test_window_file_with_a_bad_value_names_file_column_and_row(tmp_path: Path) -> None:
     rows = _rows(10, "1")
     rows[3]["a"] = "twelve"
