@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tabular_classifier.errors import ConfigError
+from tabular_classifier.config_files import config_error
 
 PromotionMetric = Literal[
     "test_accuracy",
@@ -54,11 +54,10 @@ def load_promotion_policy(raw: dict[str, Any] | None, source: str = "<inline>") 
     """Validate a promotion block.
 
     Raises:
-        ConfigError: Naming ``source`` and the offending key.
+        ConfigError: Naming ``source`` and every offending key (the first as ``key``).
     """
     try:
         return PromotionPolicy.model_validate(dict(raw or {}))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(source, key, err["msg"]) from exc
+        # Every bad key in one message, without pydantic's traceback chained before it.
+        raise config_error(source, exc, PromotionPolicy) from None

@@ -26,6 +26,7 @@ from tabular_classifier.config import (
 from tabular_classifier.config_files import parameter_source
 from tabular_classifier.data_source import compile_data_path
 from tabular_classifier.data_version import compile_fingerprint
+from tabular_classifier.errors import ConfigError
 from tabular_classifier.promotion import PromotionPolicy, load_promotion_policy
 
 
@@ -90,6 +91,14 @@ def compile_training_run(
     data_path, host_file = compile_data_path(data_cfg.path, roots)
     data_cfg = data_cfg.model_copy(update={"path": data_path})
     model_path = resolve_path(model_config_path, roots)
+    if not Path(model_path).is_file():
+        raise ConfigError(
+            parameter_source("model_config_path"),
+            None,
+            f"model config file {model_config_path} not found (relative paths are read from "
+            f"the repository root, {roots[0]}); the shipped ones are configs/models-configs/"
+            "model_config_000.yaml (baseline), 001 (production) and 002 (experimental)",
+        )
     model_cfg, model_sha256 = load_model_config(model_path)
     return TrainingRun(
         data=data_cfg,

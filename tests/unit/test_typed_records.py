@@ -90,10 +90,32 @@ def test_a_bad_block_fails_at_compile_time_naming_it(
     assert caught.value.source == source and caught.value.key == key
 
 
-def test_a_bad_model_config_file_is_named() -> None:
+def test_a_missing_model_config_file_names_the_parameter_and_the_shipped_configs() -> None:
+    # Walkthrough: "model_config_999.yaml: file not found" named neither the run config's
+    # parameter nor where relative paths are read from.
     with pytest.raises(ConfigError) as caught:
         compile_training_run(DATA, "configs/models-configs/missing.yaml", None, None, None, [ROOT])
-    assert "missing.yaml" in str(caught.value)
+    assert caught.value.source == "pipeline parameter 'model_config_path'"
+    assert str(caught.value) == (
+        "pipeline parameter 'model_config_path': model config file "
+        "configs/models-configs/missing.yaml not found (relative paths are read from the "
+        f"repository root, {ROOT}); the shipped ones are "
+        "configs/models-configs/model_config_000.yaml (baseline), 001 (production) and 002 "
+        "(experimental)"
+    )
+
+
+def test_a_bad_promotion_block_names_every_key_without_a_chained_traceback() -> None:
+    # Walkthrough: a pydantic traceback came first, "The above exception was the direct
+    # cause", and only the first bad key was named.
+    with pytest.raises(ConfigError) as caught:
+        compile_training_run(
+            DATA, MODEL, None, {"min_accuracy": "high", "min_roc_auc": 1.5}, None, [ROOT]
+        )
+    error = caught.value
+    assert error.__cause__ is None and error.__suppress_context__
+    assert error.source == "pipeline parameter 'promotion'" and error.key == "min_accuracy"
+    assert "also key 'min_roc_auc'" in str(error)
 
 
 def test_data_version_round_trips_with_a_table_and_json_view(tmp_path: Path) -> None:
