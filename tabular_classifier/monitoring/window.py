@@ -228,6 +228,19 @@ def read_window(
     skipped = SkippedRows()
     if not strict:
         sources = _readable(sources, skipped)
+    else:
+        # A window file must hold predictions; checked before anything asks which model
+        # version made them (walkthrough: a raw table was first told to name model_version).
+        absent = [c for c in (PROBABILITY, LABEL) if c not in columns_of(sources[0])]
+        if absent:
+            raise DataValidationError(
+                str(sources[0]),
+                absent[0],
+                f"missing from the current data ({absent}): a window file holds the model's "
+                "predictions, with the features and the prediction log's "
+                f"'{PROBABILITY}' and '{LABEL}' columns (as batch inference writes them); "
+                "score a raw table with the batch-inference pipeline first",
+            )
     index = _index(sources, model_name, skipped, strict)
     if strict and skipped.total:
         first = skipped.examples[0]

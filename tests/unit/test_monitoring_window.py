@@ -215,6 +215,17 @@ def test_an_unreadable_log_file_is_skipped_and_reported_not_fatal(tmp_path: Path
     assert err.value.source == str(garbage)
 
 
+def test_a_raw_table_as_window_file_is_told_it_needs_predictions(tmp_path: Path) -> None:
+    """Walkthrough: a raw table as window.path was first told to set window.model_version."""
+    raw = pd.DataFrame(_rows(10, "1")).drop(columns=["probability", "label", "model_version"])
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    with pytest.raises(DataValidationError) as err:
+        read_window(WindowConfig(path=str(tmp_path / "raw.csv")), tmp_path, _features)
+    assert err.value.source == str(tmp_path / "raw.csv") and err.value.column == "probability"
+    assert "missing from the current data (['probability', 'label'])" in str(err.value)
+    assert "score a raw table with the batch-inference pipeline first" in str(err.value)
+
+
 def test_window_file_with_a_bad_value_names_file_column_and_row(tmp_path: Path) -> None:
     rows = _rows(10, "1")
     rows[3]["a"] = "twelve"
