@@ -30,12 +30,6 @@ case "$store_url" in
     ;;
 esac
 
-# Output redirected to a file or a pipe gets plain text, not ZenML's ANSI colour codes (a
-# walkthrough counted 80 escape-coded lines in a saved quickstart log); a terminal keeps colours.
-if [ ! -t 1 ]; then
-  export ZENML_LOGGING_COLORS_DISABLED="${ZENML_LOGGING_COLORS_DISABLED:-true}"
-fi
-
 # Before `zenml init`: a user whose email opt-in is answered is not prompted for an email there.
 "${PY[@]}" python -m scripts.dashboard_settings apply >/dev/null
 echo "Local dashboard: account form answered (email opt-in off), announcements and update notices off"
